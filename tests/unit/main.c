@@ -1,0 +1,19 @@
+/* main.c - runs every unit test group and reports through TAP. */
+#define TAP_IMPLEMENTATION
+#include "tap.h"
+
+void test_json(void);
+void test_jwt(void);
+void test_redact(void);
+void test_url(void);
+void test_timeparse(void);
+
+int main(void)
+{
+  test_json();
+  test_jwt();
+  test_redact();
+  test_url();
+  test_timeparse();
+  return done_testing();
+}
