@@ -1,0 +1,43 @@
+/* config.h - one settings struct from the command line and the
+ * environment (option > environment > default). */
+#ifndef PAMSH_CONFIG_H
+#define PAMSH_CONFIG_H
+
+typedef enum {
+  RUN_REPL_OR_STDIN,  /* no script: REPL on a terminal, else stdin */
+  RUN_STDIN,          /* "-" */
+  RUN_SCRIPT,         /* a path */
+  RUN_COMMAND,        /* a built-in command name */
+  RUN_CHUNKS_ONLY     /* -e without a script */
+} run_mode;
+
+typedef struct {
+  /* connection and identity */
+  const char *url;
+  const char *resource;
+  const char *client_id, *object_id, *msi_res_id;
+  const char *imds_url;
+  const char *cacert;
+  int insecure;
+  long timeout_ms;
+  int verbose;
+  /* what to run */
+  run_mode mode;
+  const char **chunks;  /* -e, in order */
+  int nchunks;
+  const char *target;   /* script path, "-" or command name */
+  int argc;             /* the whole argv, for the `arg` table */
+  char **argv;
+  int target_index;     /* index of target in argv (argc when none) */
+  int help, version;
+} settings;
+
+/* Fill s from argv and the environment.  Returns 0, or -1 with a one-line
+ * message in msg (a usage error, exit 2). */
+int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen);
+void settings_free(settings *s);
+
+/* the --help text */
+const char *settings_usage(void);
+
+#endif

@@ -1,0 +1,427 @@
+/* http.c - the only file that speaks libcurl.  One easy handle per origin
+ * is kept for the life of the client so that sequential requests reuse the
+ * connection and the TLS session (curl_easy_reset keeps both). */
+#include "http.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <curl/curl.h>
+
+#include "redact.h"
+#include "url.h"
+
+#define MAX_HANDLES 16
+#define TRACE_BODY_MAX 2048
+
+typedef struct {
+  char key[320];     /* origin key, plus "#id" for identity handles */
+  CURL *easy;
+} http_handle;
+
+typedef struct {
+  char *data;
+  size_t len, cap, max;
+  int overflow;
+} buffer;
+
+struct http_client {
+  http_config cfg;
+  CURLSH *share;
+  CURL *cookie_view;  /* attached to the share only to read cookies */
+  http_handle handles[MAX_HANDLES];
+  int nhandles;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+static int buffer_append(buffer *b, const char *p, size_t n) {
+  if (b->max && b->len + n > b->max) {
+    b->overflow = 1;
+    return -1;
+  }
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) return -1;
+    b->data = d;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+  buffer *b = ud;
+  return buffer_append(b, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+  buffer *b = ud;
+  size_t len = size * n;
+  /* a new status line starts a new header block (1xx, redirects) */
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) b->len = 0;
+  return buffer_append(b, p, len) == 0 ? len : 0;
+}
+
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un) {
+  (void)dt; (void)dn; (void)ut; (void)un;
+  volatile sig_atomic_t *flag = ud;
+  return flag && *flag ? 1 : 0;
+}
+
+void http_trace(http_client *c, const char *fmt, ...) {
+  if (!c || !c->cfg.verbose) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+}
+
+/* libcurl's informational text names cookies with their values
+ * ("Added cookie JSESSIONID="abc" for domain ..."): cut the value. */
+static void trace_text(const char *p, size_t n) {
+  const char *end = p + n;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    const char *ck = NULL;
+    for (size_t i = 0; i + 7 <= len; i++)
+      if (strncasecmp(p + i, "cookie ", 7) == 0) { ck = p + i; break; }
+    if (ck) {
+      const char *q = memchr(ck, '"', len - (size_t)(ck - p));
+      size_t keep = q ? (size_t)(q - p) : len;
+      fprintf(stderr, "* %.*s%s\n", (int)keep, p, q ? "[REDACTED]" : "");
+    } else {
+      char *r = redact_text(p, len);
+      fprintf(stderr, "* %s\n", r ? r : "[trace line dropped]");
+      free(r);
+    }
+    p += len + 1;
+  }
+}
+
+static void trace_headers(char dir, const char *p, size_t n) {
+  const char *end = p + n;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t len = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
+    size_t vis = len;
+    while (vis && (p[vis - 1] == '\n' || p[vis - 1] == '\r')) vis--;
+    if (vis) {
+      char *r = redact_header_line(p, vis);
+      fprintf(stderr, "%c %s\n", dir, r ? r : "[header dropped]");
+      free(r);
+    }
+    p += len;
+  }
+}
+
+static int on_debug(CURL *h, curl_infotype type, char *p, size_t n, void *ud) {
+  (void)h; (void)ud;
+  switch (type) {
+  case CURLINFO_TEXT: trace_text(p, n); break;
+  case CURLINFO_HEADER_OUT: trace_headers('>', p, n); break;
+  case CURLINFO_HEADER_IN: trace_headers('<', p, n); break;
+  default: break;  /* bodies are traced whole, after redaction, below */
+  }
+  return 0;
+}
+
+static void trace_body(http_client *c, char dir, const char *body, size_t len) {
+  if (!c->cfg.verbose || !body || !len) return;
+  size_t show = len > TRACE_BODY_MAX ? TRACE_BODY_MAX : len;
+  char *r = redact_text(body, show);
+  /* redaction works on whole values; a value cut by the length limit
+   * could leak its head, so a truncated body is shown only when the
+   * redactor saw it whole */
+  if (show < len) {
+    fprintf(stderr, "%c [body: %zu bytes, not shown whole]\n", dir, len);
+  } else {
+    fprintf(stderr, "%c [body: %zu bytes] %s\n", dir, len, r ? r : "");
+  }
+  free(r);
+}
+
+http_client *http_client_new(const http_config *cfg) {
+  static int initialised;
+  if (!initialised) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
+    initialised = 1;
+  }
+  http_client *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->cfg = *cfg;
+  if (!c->cfg.max_body) c->cfg.max_body = HTTP_DEFAULT_MAX_BODY;
+  if (!c->cfg.timeout_ms) c->cfg.timeout_ms = 30000;
+  c->share = curl_share_init();
+  c->cookie_view = curl_easy_init();
+  if (!c->share || !c->cookie_view) {
+    http_client_free(c);
+    return NULL;
+  }
+  curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+  curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  /* the share alone gives this handle the cookie jar; COOKIEFILE on a
+   * handle that never performs would leak libcurl's file list */
+  curl_easy_setopt(c->cookie_view, CURLOPT_SHARE, c->share);
+  return c;
+}
+
+void http_client_free(http_client *c) {
+  if (!c) return;
+  for (int i = 0; i < c->nhandles; i++) curl_easy_cleanup(c->handles[i].easy);
+  if (c->cookie_view) curl_easy_cleanup(c->cookie_view);
+  if (c->share) curl_share_cleanup(c->share);
+  free(c);
+}
+
+static CURL *handle_for(http_client *c, const char *url, int identity, int *fresh) {
+  url_origin_t o;
+  char key[320];
+  if (url_origin(url, &o) != 0) return NULL;
+  url_origin_key(&o, key, sizeof key - 4);
+  if (identity) strcat(key, "#id");
+  for (int i = 0; i < c->nhandles; i++)
+    if (strcmp(c->handles[i].key, key) == 0) return c->handles[i].easy;
+  if (c->nhandles == MAX_HANDLES) {
+    /* more origins than expected: recycle the oldest slot */
+    curl_easy_cleanup(c->handles[0].easy);
+    memmove(c->handles, c->handles + 1, sizeof c->handles[0] * (MAX_HANDLES - 1));
+    c->nhandles--;
+  }
+  CURL *e = curl_easy_init();
+  if (!e) return NULL;
+  *fresh = 1;
+  http_handle *h = &c->handles[c->nhandles++];
+  snprintf(h->key, sizeof h->key, "%s", key);
+  h->easy = e;
+  return e;
+}
+
+static void handle_setup(http_client *c, CURL *e, int identity) {
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, c->cfg.user_agent);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)c->cfg.abort_flag);
+  if (identity) {
+    /* IMDS and friends must never go through a proxy ("" would mean the
+     * opposite), never carry the PAM session's cookies, and are not
+     * relaxed by --insecure */
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+  } else {
+    /* cookies, DNS and TLS sessions shared by every PAM handle */
+    curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    if (c->cfg.cacert) curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.cacert);
+    if (c->cfg.insecure) {
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+  }
+  if (c->cfg.verbose) {
+    curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+  }
+}
+
+static const char *method_path(const char *url, char *buf, size_t n) {
+  /* "scheme://host/path?query" -> "/path" for messages: the query of an
+   * identity request is harmless, but a habit of never echoing queries
+   * keeps tickets and codes out of errors */
+  const char *p = strstr(url, "://");
+  p = p ? strchr(p + 3, '/') : NULL;
+  snprintf(buf, n, "%s", p ? p : "/");
+  char *q = strchr(buf, '?');
+  if (q) *q = '\0';
+  return buf;
+}
+
+int http_perform(http_client *c, const http_request *req, http_response *res,
+                 px_error *err) {
+  memset(res, 0, sizeof *res);
+  char where[512];
+  url_origin_t o;
+  int have_origin = url_origin(req->url, &o) == 0;
+  if (!have_origin) {
+    px_set(err, PX_USAGE, "not an http(s) URL: %s", req->url);
+    return -1;
+  }
+  int fresh = 0;
+  CURL *e = handle_for(c, req->url, req->identity, &fresh);
+  if (!e) {
+    px_set(err, PX_NETWORK, "cannot create an HTTP handle");
+    return -1;
+  }
+  /* Options that never change are set once per handle.  No
+   * curl_easy_reset between requests: with a share attached, libcurl 7.88
+   * leaks the queued COOKIEFILE list across a reset. */
+  if (fresh) handle_setup(c, e, req->identity);
+  buffer body = {0}, hdrs = {0};
+  body.max = c->cfg.max_body;
+  hdrs.max = 1 << 20;
+  struct curl_slist *list = NULL, *tmp;
+  int ok = 1;
+  for (const char *const *h = req->headers; h && *h; h++) {
+    if (!(tmp = curl_slist_append(list, *h))) ok = 0; else list = tmp;
+  }
+  /* no "Expect: 100-continue" round trip for small bodies */
+  if ((tmp = curl_slist_append(list, "Expect:"))) list = tmp; else ok = 0;
+  if (!ok) {
+    curl_slist_free_all(list);
+    px_set(err, PX_NETWORK, "out of memory");
+    return -1;
+  }
+
+  long timeout = req->timeout_ms ? req->timeout_ms : c->cfg.timeout_ms;
+  long connect = c->cfg.connect_timeout_ms ? c->cfg.connect_timeout_ms : 10000;
+  if (connect > timeout) connect = timeout;
+
+  c->errbuf[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &hdrs);
+
+  /* back to a plain GET first: the handle remembers the last method */
+  const char *m = req->method ? req->method : "GET";
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+  if (strcmp(m, "GET") == 0) {
+    /* done */
+  } else if (strcmp(m, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else {
+    if (strcmp(m, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    if (req->body || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0) {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                       (curl_off_t)(req->body ? req->body_len : 0));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+    }
+  }
+  trace_body(c, '>', req->body, req->body_len);
+
+  CURLcode rc = curl_easy_perform(e);
+  curl_slist_free_all(list);
+  method_path(req->url, where, sizeof where);
+  if (rc != CURLE_OK) {
+    char origin[300];
+    url_origin_key(&o, origin, sizeof origin);
+    if (body.overflow) {
+      px_set(err, PX_NETWORK, "%s %s%s: response body exceeds the %zu MiB cap",
+             m, origin, where, c->cfg.max_body >> 20);
+    } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      px_set(err, PX_NETWORK, "%s %s%s: interrupted", m, origin, where);
+    } else {
+      px_set(err, PX_NETWORK, "%s %s%s: %s%s%s", m, origin, where,
+             curl_easy_strerror(rc), c->errbuf[0] ? ": " : "", c->errbuf);
+      if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+        snprintf(err->message + strlen(err->message),
+                 sizeof err->message - strlen(err->message),
+                 " (pass the server's CA with --cacert FILE)");
+    }
+    free(body.data);
+    free(hdrs.data);
+    return -1;
+  }
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &res->status);
+  if (!body.data) buffer_append(&body, "", 0);
+  if (!hdrs.data) buffer_append(&hdrs, "", 0);
+  res->body = body.data;
+  res->body_len = body.len;
+  res->headers = hdrs.data;
+  res->headers_len = hdrs.len;
+  trace_body(c, '<', res->body, res->body_len);
+  return 0;
+}
+
+void http_response_free(http_response *res) {
+  if (!res) return;
+  free(res->body);
+  free(res->headers);
+  memset(res, 0, sizeof *res);
+}
+
+char *http_header(const http_response *res, const char *name) {
+  if (!res->headers) return NULL;
+  size_t nl = strlen(name);
+  const char *p = res->headers, *end = p + res->headers_len;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    if (len > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+      const char *v = p + nl + 1, *ve = p + len;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
+      char *out = malloc((size_t)(ve - v) + 1);
+      if (!out) return NULL;
+      memcpy(out, v, (size_t)(ve - v));
+      out[ve - v] = '\0';
+      return out;
+    }
+    p += len + 1;
+  }
+  return NULL;
+}
+
+int http_sets_cookie(const http_response *res) {
+  char *v = http_header(res, "Set-Cookie");
+  int yes = v && strchr(v, '=') != NULL;
+  free(v);
+  return yes;
+}
+
+char *http_cookie(http_client *c, const char *url, const char *name) {
+  url_origin_t o;
+  if (url_origin(url, &o) != 0) return NULL;
+  struct curl_slist *cookies = NULL;
+  if (curl_easy_getinfo(c->cookie_view, CURLINFO_COOKIELIST, &cookies) != CURLE_OK)
+    return NULL;
+  char *found = NULL;
+  for (struct curl_slist *l = cookies; l && !found; l = l->next) {
+    /* Netscape format: domain, tailmatch, path, secure, expires, name, value */
+    char *f[7] = {0};
+    char *line = strdup(l->data), *save = NULL, *p = line;
+    int n = 0;
+    if (!line) break;
+    while (n < 7 && (f[n] = strtok_r(p, "\t", &save))) { p = NULL; n++; }
+    if (n >= 6) {  /* an empty value leaves six fields */
+      const char *dom = f[0];
+      if (strncmp(dom, "#HttpOnly_", 10) == 0) dom += 10;
+      if (*dom == '.') dom++;
+      if (strcasecmp(dom, o.host) == 0 && strcmp(f[5], name) == 0)
+        found = strdup(n == 7 ? f[6] : "");
+    }
+    free(line);
+  }
+  curl_slist_free_all(cookies);
+  return found;
+}
+
+void http_cookies_clear(http_client *c) {
+  curl_easy_setopt(c->cookie_view, CURLOPT_COOKIELIST, "ALL");
+}
+
+const char *http_version_string(void) {
+  return curl_version_info(CURLVERSION_NOW)->version;
+}
+
+const char *http_tls_backend(void) {
+  const char *s = curl_version_info(CURLVERSION_NOW)->ssl_version;
+  return s ? s : "none";
+}

@@ -1,0 +1,720 @@
+/* lpam.c - imds_token, pam_login, pam_request (and pam.secret) for Lua.
+ *
+ * Every C resource a binding allocates is owned by a "call box" userdata
+ * with a __gc, created before the first allocation, so that any Lua error
+ * raised afterwards (argument errors, memory errors, our own error objects)
+ * leaks nothing. */
+#include "lpam.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "http.h"
+#include "identity.h"
+#include "jwt.h"
+#include "pam.h"
+#include "redact.h"
+
+#ifndef PAMSH_VERSION
+#define PAMSH_VERSION "0.0.0"
+#endif
+
+#define CTX_KEY "pamsh.ctx"      /* registry: the context userdata */
+#define CTX_MT "pamsh.ctx.mt"    /* registry: its metatable */
+#define CALL_MT "pamsh.call"
+#define DECODE_KEY "pamsh.json_decode"
+#define ENCODE_KEY "pamsh.json_encode"
+
+typedef struct {
+  const settings *cfg;
+  volatile sig_atomic_t *abort_flag;
+  http_client *http;
+  identity *id;
+  pam_session *pam;
+} pamsh_ctx;
+
+typedef struct {
+  http_response res;
+  px_error err;
+  char *tmp;
+} call_box;
+
+/* ---- lifetimes ---------------------------------------------------- */
+
+static int ctx_gc(lua_State *L) {
+  pamsh_ctx *c = luaL_checkudata(L, 1, CTX_MT);
+  pam_session_free(c->pam);
+  identity_free(c->id);
+  http_client_free(c->http);
+  c->pam = NULL, c->id = NULL, c->http = NULL;
+  return 0;
+}
+
+static void box_release(call_box *b) {
+  http_response_free(&b->res);
+  px_clear(&b->err);
+  free(b->tmp);
+  b->tmp = NULL;
+}
+
+static int box_gc(lua_State *L) {
+  box_release(luaL_checkudata(L, 1, CALL_MT));
+  return 0;
+}
+
+static call_box *new_box(lua_State *L) {
+  call_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  memset(b, 0, sizeof *b);
+  luaL_setmetatable(L, CALL_MT);
+  return b;
+}
+
+static pamsh_ctx *ctx_of(lua_State *L) {
+  return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* ---- error objects ------------------------------------------------ */
+
+static int error_tostring(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "method");
+  lua_getfield(L, 1, "path");
+  lua_getfield(L, 1, "message");
+  const char *m = lua_tostring(L, -3), *p = lua_tostring(L, -2);
+  const char *msg = lua_tostring(L, -1);
+  size_t ml = m ? strlen(m) : 0;
+  /* a transport message already names method and URL */
+  int named = m && msg && strncmp(msg, m, ml) == 0 && msg[ml] == ' ';
+  if (m && p && !named) lua_pushfstring(L, "%s %s: %s", m, p, msg ? msg : "error");
+  else lua_pushstring(L, msg ? msg : "error");
+  return 1;
+}
+
+static int decode_json(lua_State *L, const char *s, size_t len);
+
+/* push a pamsh.error table built from e; may raise a memory error, which
+ * is fine: whatever e points to is owned by a call box */
+static void push_error(lua_State *L, const px_error *e) {
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, px_kind_name(e->kind));
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, e->message);
+  lua_setfield(L, -2, "message");
+  if (e->status) {
+    lua_pushinteger(L, e->status);
+    lua_setfield(L, -2, "status");
+  }
+  if (e->method[0] && e->path[0]) {
+    lua_pushstring(L, e->method);
+    lua_setfield(L, -2, "method");
+    lua_pushstring(L, e->path);
+    lua_setfield(L, -2, "path");
+  }
+  if (e->body && *e->body) {
+    size_t n = strlen(e->body);
+    if (!decode_json(L, e->body, n)) {
+      lua_pop(L, 1);
+      lua_pushlstring(L, e->body, n);
+    }
+    lua_setfield(L, -2, "body");
+  }
+  luaL_setmetatable(L, PAMSH_ERROR_MT);
+}
+
+static int raise_px(lua_State *L, const px_error *e) {
+  push_error(L, e);
+  return lua_error(L);
+}
+
+static int raise_usage(lua_State *L, const char *msg) {
+  px_error e = {0};
+  px_set(&e, PX_USAGE, "%s", msg);
+  return raise_px(L, &e);
+}
+
+/* ---- JSON ---------------------------------------------------------- */
+
+/* cjson decodes every number as a float; ids and counts read better as
+ * the integers they are */
+static void fix_integers(lua_State *L, int idx, int depth) {
+  if (depth > 200) return;
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+      lua_Integer i;
+      if (lua_numbertointeger(lua_tonumber(L, -1), &i) &&
+          (lua_Number)i == lua_tonumber(L, -1)) {
+        lua_pushvalue(L, -2);
+        lua_pushinteger(L, i);
+        lua_rawset(L, idx);
+      }
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+      fix_integers(L, -1, depth + 1);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* decode s as JSON: 1 with the value pushed, or 0 with an error message */
+static int decode_json(lua_State *L, const char *s, size_t len) {
+  lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+  lua_pushlstring(L, s, len);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) return 0;
+  if (lua_type(L, -1) == LUA_TTABLE) fix_integers(L, -1, 0);
+  return 1;
+}
+
+static int looks_like_json(const char *s, size_t n) {
+  while (n && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++, n--;
+  return n && (*s == '{' || *s == '[');
+}
+
+/* ---- secrets ------------------------------------------------------- */
+
+typedef struct {
+  char *data;
+  size_t len;
+} secret_box;
+
+void lpam_push_secret(lua_State *L, const char *s, size_t len) {
+  secret_box *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->data = NULL;
+  b->len = 0;
+  luaL_setmetatable(L, PAMSH_SECRET_MT);
+  b->data = malloc(len + 1);
+  if (!b->data) luaL_error(L, "out of memory");  /* nothing held: b owns it */
+  memcpy(b->data, s, len);
+  b->data[len] = '\0';
+  b->len = len;
+}
+
+static int secret_new(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lpam_push_secret(L, s, len);
+  return 1;
+}
+
+static int secret_gc(lua_State *L) {
+  secret_box *b = luaL_checkudata(L, 1, PAMSH_SECRET_MT);
+  if (b->data) {
+    memset(b->data, 0, b->len);
+    free(b->data);
+    b->data = NULL;
+  }
+  return 0;
+}
+
+static int secret_tostring(lua_State *L) {
+  luaL_checkudata(L, 1, PAMSH_SECRET_MT);
+  lua_pushliteral(L, REDACTED);
+  return 1;
+}
+
+static int secret_reveal(lua_State *L) {
+  secret_box *b = luaL_checkudata(L, 1, PAMSH_SECRET_MT);
+  lua_pushlstring(L, b->data ? b->data : "", b->len);
+  return 1;
+}
+
+static int secret_len(lua_State *L) {
+  secret_box *b = luaL_checkudata(L, 1, PAMSH_SECRET_MT);
+  lua_pushinteger(L, (lua_Integer)b->len);
+  return 1;
+}
+
+static int secret_concat(lua_State *L) {
+  return luaL_error(L, "cannot concatenate a pam.secret: call :reveal() if you mean to");
+}
+
+static int secret_eq(lua_State *L) {
+  secret_box *a = luaL_checkudata(L, 1, PAMSH_SECRET_MT);
+  secret_box *b = luaL_checkudata(L, 2, PAMSH_SECRET_MT);
+  lua_pushboolean(L, a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+  return 1;
+}
+
+static int is_secret(lua_State *L, int idx) {
+  return luaL_testudata(L, idx, PAMSH_SECRET_MT) != NULL;
+}
+
+/* ---- the context ---------------------------------------------------- */
+
+static int ctx_ready(lua_State *L, pamsh_ctx *c) {
+  if (c->pam) return 1;
+  const settings *s = c->cfg;
+  http_config hc = {
+    .verbose = s->verbose,
+    .insecure = s->insecure,
+    .cacert = s->cacert,
+    .timeout_ms = s->timeout_ms,
+    .connect_timeout_ms = s->timeout_ms < 10000 ? s->timeout_ms : 10000,
+    .user_agent = "pamsh/" PAMSH_VERSION,
+    .abort_flag = c->abort_flag,
+  };
+  pam_config pc = {.base_url = s->url, .resource = s->resource,
+                   .selector = {s->client_id, s->object_id, s->msi_res_id}};
+  if (!c->http) c->http = http_client_new(&hc);
+  if (c->http && !c->id) c->id = identity_new(c->http, s->imds_url, s->timeout_ms);
+  if (c->id) c->pam = pam_session_new(c->http, c->id, &pc);
+  if (!c->pam) {
+    px_error e = {0};
+    px_set(&e, PX_NETWORK, "cannot initialise libcurl");
+    raise_px(L, &e);
+  }
+  return 1;
+}
+
+/* ---- imds_token ----------------------------------------------------- */
+
+static const char *opt_string(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  const char *v = NULL;
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushfstring(L, "option '%s' must be a string", k);
+      raise_usage(L, lua_tostring(L, -1));
+    }
+    v = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);  /* the string stays anchored in the table */
+  return v;
+}
+
+static void push_claims(lua_State *L, call_box *b, const char *jwt) {
+  const char *why = NULL;
+  b->tmp = jwt_payload(jwt, strlen(jwt), &why);
+  if (!b->tmp || !decode_json(L, b->tmp, strlen(b->tmp))) {
+    if (b->tmp) lua_pop(L, 1);
+    lua_pushnil(L);
+  }
+  free(b->tmp);
+  b->tmp = NULL;
+}
+
+static int l_imds_token(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  const char *resource = c->cfg->resource;
+  id_selector sel = {c->cfg->client_id, c->cfg->object_id, c->cfg->msi_res_id};
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    resource = lua_tostring(L, 1);
+  } else if (lua_type(L, 1) == LUA_TTABLE) {
+    const char *r = opt_string(L, 1, "resource");
+    const char *ci = opt_string(L, 1, "client_id");
+    const char *oi = opt_string(L, 1, "object_id");
+    const char *mi = opt_string(L, 1, "msi_res_id");
+    if (r) resource = r;
+    if (ci || oi || mi) sel = (id_selector){ci, oi, mi};
+  } else if (!lua_isnoneornil(L, 1)) {
+    return raise_usage(L, "imds_token: expected a resource string or an options table");
+  }
+  ctx_ready(L, c);
+  call_box *b = new_box(L);
+  const id_token *t = identity_get(c->id, resource, &sel, &b->err);
+  if (!t) return raise_px(L, &b->err);
+  lua_pushstring(L, t->access_token);
+  lua_createtable(L, 0, 6);
+  lua_pushinteger(L, t->expires_on);
+  lua_setfield(L, -2, "expires_on");
+  lua_pushstring(L, t->resource);
+  lua_setfield(L, -2, "resource");
+  lua_pushstring(L, t->source);
+  lua_setfield(L, -2, "source");
+  if (t->client_id) {
+    lua_pushstring(L, t->client_id);
+    lua_setfield(L, -2, "client_id");
+  }
+  push_claims(L, b, t->access_token);
+  lua_setfield(L, -2, "claims");
+  return 2;
+}
+
+/* ---- pam_login ------------------------------------------------------ */
+
+static int l_pam_login(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  const char *token = NULL, *url = NULL;
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    token = opt_string(L, 1, "token");
+    url = opt_string(L, 1, "url");
+  } else if (!lua_isnoneornil(L, 1)) {
+    return raise_usage(L, "pam_login: expected an options table");
+  }
+  ctx_ready(L, c);
+  call_box *b = new_box(L);
+  pam_login_info info = {0};
+  if (pam_login(c->pam, token, url, &info, &b->err) != 0) return raise_px(L, &b->err);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, info.url);
+  lua_setfield(L, -2, "url");
+  lua_pushstring(L, info.source);
+  lua_setfield(L, -2, "source");
+  if (info.expires_on) {
+    lua_pushinteger(L, info.expires_on);
+    lua_setfield(L, -2, "expires_on");
+  }
+  lua_pushinteger(L, info.status);
+  lua_setfield(L, -2, "status");
+  return 1;
+}
+
+/* ---- pam_request ---------------------------------------------------- */
+
+static void add_urlencoded(luaL_Buffer *B, const char *s, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+        (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      luaL_addchar(B, (char)ch);
+    } else {
+      luaL_addchar(B, '%');
+      luaL_addchar(B, hex[ch >> 4]);
+      luaL_addchar(B, hex[ch & 15]);
+    }
+  }
+}
+
+/* a form value: string, number, boolean or pam.secret (sent on purpose:
+ * the server is where secrets go) */
+static const char *form_value(lua_State *L, int idx, size_t *n) {
+  if (is_secret(L, idx)) {
+    secret_box *sb = lua_touserdata(L, idx);
+    *n = sb->len;
+    return sb->data ? sb->data : "";
+  }
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING:
+  case LUA_TNUMBER:
+    return lua_tolstring(L, idx, n);  /* converts the stack copy only */
+  case LUA_TBOOLEAN:
+    *n = lua_toboolean(L, idx) ? 4 : 5;
+    return lua_toboolean(L, idx) ? "true" : "false";
+  default:
+    return NULL;
+  }
+}
+
+/* push "k=v&..." for table t, keys sorted so requests are reproducible */
+static void push_form(lua_State *L, int t) {
+  t = lua_absindex(L, t);
+  lua_newtable(L);  /* keys */
+  int keys = lua_gettop(L), nkeys = 0;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) raise_usage(L, "opts.form: keys must be strings");
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, keys, ++nkeys);
+  }
+  for (int i = 2; i <= nkeys; i++) {  /* insertion sort: forms are small */
+    for (int j = i; j > 1; j--) {
+      lua_rawgeti(L, keys, j);
+      lua_rawgeti(L, keys, j - 1);
+      int less = strcmp(lua_tostring(L, -2), lua_tostring(L, -1)) < 0;
+      if (less) {
+        lua_rawseti(L, keys, j);
+        lua_rawseti(L, keys, j - 1);
+      } else {
+        lua_pop(L, 2);
+        break;
+      }
+    }
+  }
+  /* each "k=v" is built in a buffer of its own, with nothing else pushed
+   * meanwhile (the luaL_Buffer rule), then the pieces are joined */
+  for (int i = 1; i <= nkeys; i++) {
+    size_t kn, vn;
+    lua_rawgeti(L, keys, i);
+    lua_pushvalue(L, -1);
+    lua_gettable(L, t);
+    const char *v = form_value(L, -1, &vn);
+    if (!v) raise_usage(L, "opts.form: values must be strings, numbers, booleans or secrets");
+    const char *k = lua_tolstring(L, -2, &kn);
+    luaL_Buffer P;
+    luaL_buffinit(L, &P);
+    add_urlencoded(&P, k, kn);
+    luaL_addchar(&P, '=');
+    add_urlencoded(&P, v, vn);
+    luaL_pushresult(&P);
+    lua_rawseti(L, keys, nkeys + i);
+    lua_pop(L, 2);
+  }
+  luaL_Buffer B;
+  luaL_buffinit(L, &B);
+  for (int i = 1; i <= nkeys; i++) {
+    if (i > 1) luaL_addchar(&B, '&');
+    lua_rawgeti(L, keys, nkeys + i);
+    luaL_addvalue(&B);
+  }
+  luaL_pushresult(&B);
+  lua_remove(L, keys);
+}
+
+static int l_pam_request(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  const char *method_in = luaL_checkstring(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  char method[16];
+  size_t ml = strlen(method_in);
+  if (ml == 0 || ml >= sizeof method) return raise_usage(L, "pam_request: bad method");
+  for (size_t i = 0; i <= ml; i++) {
+    char ch = method_in[i];
+    if (ch >= 'a' && ch <= 'z') ch = (char)(ch - 32);
+    if (i < ml && !(ch >= 'A' && ch <= 'Z')) return raise_usage(L, "pam_request: bad method");
+    method[i] = ch;
+  }
+  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
+  lua_settop(L, 4);
+  const char *ctype = NULL;
+  if (lua_istable(L, 4)) ctype = opt_string(L, 4, "content_type");
+  /* slot 5: the request body as a string, or nil */
+  if (lua_istable(L, 4) && (lua_getfield(L, 4, "form"), !lua_isnil(L, -1))) {
+    if (!lua_istable(L, -1)) return raise_usage(L, "pam_request: opts.form must be a table");
+    push_form(L, -1);
+    lua_remove(L, -2);
+    if (!ctype) ctype = "application/x-www-form-urlencoded";
+  } else {
+    if (lua_istable(L, 4)) lua_pop(L, 1);
+    if (lua_type(L, 3) == LUA_TTABLE) {
+      lua_getfield(L, LUA_REGISTRYINDEX, ENCODE_KEY);
+      lua_pushvalue(L, 3);
+      if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        const char *why = lua_tostring(L, -1);
+        lua_pushfstring(L, "pam_request: the body cannot be sent as JSON: %s",
+                        why ? why : "?");
+        return raise_usage(L, lua_tostring(L, -1));
+      }
+      if (!ctype) ctype = "application/json";
+    } else if (lua_type(L, 3) == LUA_TSTRING) {
+      lua_pushvalue(L, 3);
+      if (!ctype) ctype = "application/json";
+    } else if (lua_isnil(L, 3)) {
+      lua_pushnil(L);
+    } else {
+      return raise_usage(L, "pam_request: body must be a string or a table");
+    }
+  }
+  size_t blen = 0;
+  const char *body = lua_isnil(L, 5) ? NULL : lua_tolstring(L, 5, &blen);
+  ctx_ready(L, c);
+  call_box *b = new_box(L);
+  if (pam_request(c->pam, method, path, body, blen, ctype, &b->res, &b->err) != 0)
+    return raise_px(L, &b->err);
+
+  /* data */
+  char *ct = http_header(&b->res, "Content-Type");
+  int is_json = ct && strstr(ct, "json") != NULL;
+  free(ct);
+  if (b->res.body_len == 0) {
+    lua_pushnil(L);
+  } else if (is_json || looks_like_json(b->res.body, b->res.body_len)) {
+    if (!decode_json(L, b->res.body, b->res.body_len)) {
+      if (is_json) {
+        /* the server promised JSON and broke the promise */
+        const char *why = lua_tostring(L, -1);
+        b->err.kind = PX_HTTP;
+        b->err.status = b->res.status;
+        snprintf(b->err.method, sizeof b->err.method, "%s", method);
+        snprintf(b->err.path, sizeof b->err.path, "%s", path);
+        snprintf(b->err.message, sizeof b->err.message,
+                 "HTTP %ld response is not valid JSON (%s)", b->res.status,
+                 why ? why : "parse error");
+        return raise_px(L, &b->err);
+      }
+      lua_pop(L, 1);
+      lua_pushlstring(L, b->res.body, b->res.body_len);
+    }
+  } else {
+    lua_pushlstring(L, b->res.body, b->res.body_len);
+  }
+  lua_pushinteger(L, b->res.status);
+  /* headers, lower-cased names; cookies never cross into Lua */
+  lua_newtable(L);
+  const char *p = b->res.headers, *end = p + b->res.headers_len;
+  while (p && p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    const char *colon = memchr(p, ':', len);
+    if (colon && colon > p) {
+      luaL_Buffer B;
+      luaL_buffinit(L, &B);
+      for (const char *q = p; q < colon; q++) {
+        char ch = *q;
+        luaL_addchar(&B, (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch);
+      }
+      luaL_pushresult(&B);
+      const char *v = colon + 1, *ve = p + len;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
+      if (strcmp(lua_tostring(L, -1), "set-cookie") == 0) lua_pushliteral(L, REDACTED);
+      else lua_pushlstring(L, v, (size_t)(ve - v));
+      lua_rawset(L, -3);
+    }
+    p += len + 1;
+  }
+  box_release(b);  /* free the body now rather than at the next GC */
+  return 3;
+}
+
+static int l_pam_logout(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  if (c->pam) pam_logout(c->pam);
+  return 0;
+}
+
+static int l_logged_in(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  lua_pushboolean(L, c->pam && pam_logged_in(c->pam));
+  return 1;
+}
+
+/* the number of token requests sent to the identity endpoint */
+static int l_identity_fetches(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  lua_pushinteger(L, c->id ? identity_fetch_count(c->id) : 0);
+  return 1;
+}
+
+/* is this field name one whose value is a secret? */
+static int l_is_secret_name(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  lua_pushboolean(L, redact_name_is_secret(s, n));
+  return 1;
+}
+
+static int l_is_secret(lua_State *L) {
+  lua_pushboolean(L, is_secret(L, 1));
+  return 1;
+}
+
+static int l_redact(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char *r = redact_text(s, n);
+  if (!r) return luaL_error(L, "out of memory");
+  lua_pushstring(L, r);  /* may raise on OOM: r leaks only then */
+  free(r);
+  return 1;
+}
+
+static int l_versions(lua_State *L) {
+  lua_createtable(L, 0, 4);
+  lua_pushliteral(L, PAMSH_VERSION);
+  lua_setfield(L, -2, "pamsh");
+  lua_pushstring(L, http_version_string());
+  lua_setfield(L, -2, "libcurl");
+  lua_pushstring(L, http_tls_backend());
+  lua_setfield(L, -2, "tls");
+  lua_pushliteral(L, LUA_RELEASE);
+  lua_setfield(L, -2, "lua");
+  return 1;
+}
+
+/* error{kind=, message=, ...}: a structured error raised from Lua code
+ * (the friendly layer) that the runtime reports like those born in C */
+static int l_make_error(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "kind");
+  const char *k = lua_tostring(L, -1);
+  if (!k || (strcmp(k, "auth") && strcmp(k, "http") && strcmp(k, "network") &&
+             strcmp(k, "usage")))
+    return luaL_argerror(L, 1, "kind must be auth, http, network or usage");
+  lua_pop(L, 1);
+  lua_settop(L, 1);
+  luaL_setmetatable(L, PAMSH_ERROR_MT);
+  return 1;
+}
+
+static const luaL_Reg core_funcs[] = {
+  {"imds_token", l_imds_token},
+  {"pam_login", l_pam_login},
+  {"pam_request", l_pam_request},
+  {"logout", l_pam_logout},
+  {"logged_in", l_logged_in},
+  {"identity_fetches", l_identity_fetches},
+  {"secret", secret_new},
+  {"is_secret", l_is_secret},
+  {"is_secret_name", l_is_secret_name},
+  {"redact", l_redact},
+  {"versions", l_versions},
+  {"error", l_make_error},
+  {NULL, NULL}
+};
+
+static const luaL_Reg secret_meta[] = {
+  {"__gc", secret_gc},
+  {"__close", secret_gc},
+  {"__tostring", secret_tostring},
+  {"__len", secret_len},
+  {"__concat", secret_concat},
+  {"__eq", secret_eq},
+  {NULL, NULL}
+};
+
+static const luaL_Reg secret_methods[] = {
+  {"reveal", secret_reveal},
+  {NULL, NULL}
+};
+
+int luaopen_pam_core(lua_State *L) {
+  luaL_newlibtable(L, core_funcs);
+  lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY);
+  luaL_setfuncs(L, core_funcs, 1);
+  return 1;
+}
+
+void lpam_setup(lua_State *L, const settings *cfg, volatile sig_atomic_t *abort_flag) {
+  pamsh_ctx *c = lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
+  c->cfg = cfg;
+  c->abort_flag = abort_flag;
+  luaL_newmetatable(L, CTX_MT);
+  lua_pushcfunction(L, ctx_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY);
+
+  luaL_newmetatable(L, CALL_MT);
+  lua_pushcfunction(L, box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, PAMSH_ERROR_MT);
+  lua_pushcfunction(L, error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, PAMSH_SECRET_MT);
+  luaL_setfuncs(L, secret_meta, 0);
+  luaL_newlib(L, secret_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "pam.secret");
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+
+  /* cjson's codec, kept where a script cannot replace it */
+  luaL_requiref(L, "cjson", NULL, 0);
+  lua_pop(L, 1);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "cjson");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "decode");
+  lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+  lua_getfield(L, -1, "encode");
+  lua_setfield(L, LUA_REGISTRYINDEX, ENCODE_KEY);
+  lua_pop(L, 1);
+
+  luaL_requiref(L, "pam.core", luaopen_pam_core, 0);
+  lua_getfield(L, -1, "imds_token");
+  lua_setglobal(L, "imds_token");
+  lua_getfield(L, -1, "pam_login");
+  lua_setglobal(L, "pam_login");
+  lua_getfield(L, -1, "pam_request");
+  lua_setglobal(L, "pam_request");
+  lua_pop(L, 1);
+}
