@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# What the simulator can throw at pamsh: each fault gives a clear message,
+# the documented exit code, in bounded time.
+. "$(dirname "$0")/../setup"
+sim_start
+printf 'print(pam.unlock(arg[1] or 42).name)\n' > "$TMP/unlock.lua"
+secs() { date +%s.%N; }
+elapsed_under() {  # START LIMIT
+  python3 -c "import sys,time; sys.exit(0 if time.time() - $1 < $2 else 1)"
+}
+
+# PAM side
+simctl fault pam /xtam/rest/record/unlock/42 slow delay=10 count=1
+t0=$(secs)
+run "$PAMSH" --timeout 1 "$TMP/unlock.lua"
+is "$RC" 5 "slow response past --timeout: exit 5"
+like "$ERR" "GET https://127.0.0.1:[0-9]+/xtam/rest/record/unlock/42: Timeout" "slow response: timeout named"
+ok $(elapsed_under "$t0" 4; echo $?) "slow response: bounded by the timeout"
+
+simctl fault pam /xtam/rest/record/unlock/42 slow_body delay=10 count=1
+t0=$(secs)
+run env PAMSH_TIMEOUT=1 "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 5 "slow body past PAMSH_TIMEOUT: exit 5"
+ok $(elapsed_under "$t0" 4; echo $?) "slow body: bounded by the timeout"
+
+simctl fault pam /xtam/rest/record/unlock/42 garbage count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 4 "garbage JSON: exit 4"
+like "$ERR" "GET /rest/record/unlock/42: HTTP 200 response is not valid JSON" "garbage JSON: says JSON"
+
+simctl fault pam /xtam/rest/record/unlock/42 html status=502 count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 4 "HTML error page: exit 4"
+is "$ERR" "pamsh: GET /rest/record/unlock/42: 502 Bad Gateway" "HTML error page: its title"
+
+simctl fault pam /xtam/rest/record/unlock/42 truncated count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 5 "truncated body: exit 5"
+
+simctl fault pam /xtam/rest/record/unlock/42 huge size=70000000 count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 5 "body over the 64 MiB cap: exit 5"
+like "$ERR" "exceeds the 64 MiB cap" "body over the cap: says so"
+
+simctl fault pam /xtam/rest/record/unlock/42 huge size=2000000 count=1
+run "$PAMSH" -e 'local d = pam_request("GET", "/rest/record/unlock/42") print(type(d))'
+is "$RC" 0 "a large body under the cap: exit 0"
+
+simctl fault pam /xtam/landing nocookie count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 3 "landing without a session cookie: exit 3"
+like "$ERR" "without a session cookie.*azure_auth" "landing without a cookie: says why"
+
+simctl fault pam /xtam/landing status status=500 count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 3 "landing answering 500: exit 3"
+
+# IMDS side
+simctl reset-log
+simctl fault imds /metadata status status=429 retry_after=1 count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 0 "IMDS 429 with Retry-After: retried, exit 0"
+is "$(simctl count imds /metadata)" 2 "IMDS 429: two requests"
+
+simctl reset-log
+simctl fault imds /metadata status status=503 count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 0 "IMDS 503 once: retried, exit 0"
+is "$(simctl count imds /metadata)" 2 "IMDS 503: two requests"
+
+simctl reset-log
+simctl fault imds /metadata status status=400 'body={"error":"invalid_request","error_description":"Identity not found"}' count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 3 "IMDS 400: exit 3"
+like "$ERR" "imds: HTTP 400 .*Identity not found \(no managed identity matches" "IMDS 400: server text and a hint"
+is "$(simctl count imds /metadata)" 1 "IMDS 400: never retried"
+
+run "$PAMSH" --client-id 00000000-0000-0000-0000-000000000000 "$TMP/unlock.lua"
+is "$RC" 3 "unknown user-assigned identity: exit 3"
+like "$ERR" "Identity not found" "unknown user-assigned identity: IMDS's reason"
+
+simctl fault imds /metadata nonjson200 count=1
+run "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 3 "IMDS 200 that is not JSON: exit 3"
+like "$ERR" "identity endpoint unavailable" "IMDS 200 not JSON: identity endpoint unavailable"
+
+t0=$(secs)
+run env PAMSH_IMDS_URL=http://127.0.0.1:9 "$PAMSH" "$TMP/unlock.lua"
+is "$RC" 3 "nothing listening for IMDS: exit 3"
+like "$ERR" "is this an Azure VM" "nothing listening: a hint"
+ok $(elapsed_under "$t0" 3; echo $?) "nothing listening: fails fast"
+
+simctl fault imds /metadata slow delay=10
+t0=$(secs)
+run "$PAMSH" --timeout 2 "$TMP/unlock.lua"
+is "$RC" 3 "IMDS hanging: exit 3"
+ok $(elapsed_under "$t0" 5; echo $?) "IMDS hanging: bounded by --timeout"
+simctl clear
+
+done_testing

@@ -1,0 +1,1116 @@
+#!/usr/bin/env python3
+"""pamsh test simulator: a fake Azure IMDS, a fake XTAM / Imprivata PAM server
+and a control server, all on loopback, Python standard library only.
+
+    sim.py --dir DIR [--resource ID] [--token-lifetime SEC] [--session-ttl SEC]
+           [--imds-bind HOST:PORT] [--pam-bind HOST:PORT] [--pam-http]
+           [--data FILE] [--no-watch-parent]
+
+On start it generates a throw-away CA and a server certificate (openssl),
+binds three servers (ephemeral ports unless told otherwise) and writes
+DIR/state, shell-sourceable:
+
+    SIM_IMDS_URL SIM_PAM_URL SIM_CONTROL_URL SIM_CA SIM_WRONG_CA
+    SIM_RESOURCE SIM_PID SIM_DIR
+
+It runs until SIGTERM/SIGINT (or until its parent process goes away) and then
+exits 0.  Diagnostics go to DIR/sim.log, never to stderr.
+
+The behaviour of each server is described in the docstrings of the handler
+classes below; tests/e2e/sim.t exercises it and tests/setup drives it.
+
+SAFETY: everything binds to 127.0.0.0/8.  --imds-bind may name another address
+(169.254.169.254:80) only when this process is inside an isolated network
+namespace (only "lo" present), which tests create with `unshare -n`.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.server
+import ipaddress
+import itertools
+import json
+import os
+import secrets
+import shlex
+import signal
+import socket
+import socketserver
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_RESOURCE = "5f0c1b3e-8a1d-4c7e-9a55-2d1f7b0c9e11"
+DEFAULT_TOKEN_LIFETIME = 86399
+DEFAULT_SESSION_TTL = 1800
+IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token"
+IMDS_API_VERSION = "2018-02-01"
+MAX_BODY = 16 * 1024 * 1024
+LOG_BODY_MAX = 1024 * 1024
+
+PAM_401 = '{"error": "HTTP 401 Unauthorized"}'
+PAM_403_CSRF = '{"error":"HTTP 403 Forbidden","message":"CSRF token missing or invalid"}'
+PAM_404 = '{"error":"HTTP 404 Not Found"}'
+
+FAULT_MODES = ("status", "slow", "slow_body", "garbage", "truncated", "html",
+               "huge", "nonjson200", "nocookie", "close", "redirect")
+FAULT_KEYS = {"target", "path", "mode", "count", "method", "status", "body",
+              "retry_after", "content_type", "delay", "size", "location"}
+
+SET_KEYS = ("token_lifetime", "session_ttl", "system_assigned", "user_assigned",
+            "resource")
+
+
+# ---------------------------------------------------------------- helpers
+
+def b64u(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64u_dec(text):
+    text = text.rstrip("=")
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_",
+                            validate=True)
+
+
+def jdump(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def reason(status):
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def as_bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1"):
+        return True
+    if isinstance(value, str) and value.lower() in ("false", "no", "off", "0"):
+        return False
+    raise ValueError("not a boolean: %r" % (value,))
+
+
+def only_loopback_interfaces():
+    """True when the current network namespace has no interface but lo."""
+    try:
+        with open("/proc/self/net/dev") as f:
+            lines = f.read().splitlines()[2:]
+    except OSError:
+        return False
+    names = [ln.split(":", 1)[0].strip() for ln in lines if ":" in ln]
+    return names == ["lo"]
+
+
+def parse_bind(text, what, allow_netns_other):
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        sys.exit("sim.py: %s: expected HOST:PORT, got %r" % (what, text))
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        sys.exit("sim.py: %s: HOST must be an IPv4 address, got %r" % (what, host))
+    if not ip.is_loopback:
+        if not allow_netns_other:
+            sys.exit("sim.py: %s: refusing non-loopback address %s" % (what, host))
+        if not only_loopback_interfaces():
+            sys.exit("sim.py: %s: refusing to bind %s outside an isolated network "
+                     "namespace (run it under `unshare -n`)" % (what, host))
+    return host, int(port)
+
+
+# ---------------------------------------------------------------- certificates
+
+OPENSSL_CNF = """\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = pamsh-sim
+[ca_ext]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[srv_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost,IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+def _openssl(*args):
+    p = subprocess.run(("openssl",) + args, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        sys.exit("sim.py: openssl %s failed:\n%s" % (" ".join(args),
+                                                   p.stdout.decode(errors="replace")))
+
+
+def make_ca(d, name, cn, cnf):
+    _openssl("req", "-config", cnf, "-x509", "-newkey", "ec",
+             "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", os.path.join(d, name + ".key"),
+             "-out", os.path.join(d, name + ".pem"),
+             "-days", "30", "-sha256", "-subj", "/CN=" + cn,
+             "-extensions", "ca_ext")
+
+
+def make_certs(d):
+    """CA (ca.pem/ca.key), server cert for localhost/127.0.0.1 signed by it
+    (server.pem/server.key) and an unrelated CA (wrong-ca.pem) for negative
+    tests.  Reused when already present in DIR."""
+    files = ["ca.pem", "ca.key", "server.pem", "server.key", "wrong-ca.pem"]
+    if all(os.path.exists(os.path.join(d, f)) for f in files):
+        return
+    old = os.umask(0o077)
+    try:
+        cnf = os.path.join(d, "openssl.cnf")
+        with open(cnf, "w") as f:
+            f.write(OPENSSL_CNF)
+        make_ca(d, "ca", "pamsh-sim test CA", cnf)
+        make_ca(d, "wrong-ca", "pamsh-sim unrelated CA", cnf)
+        csr = os.path.join(d, "server.csr")
+        _openssl("req", "-config", cnf, "-new", "-newkey", "ec",
+                 "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                 "-keyout", os.path.join(d, "server.key"), "-out", csr,
+                 "-subj", "/CN=localhost")
+        _openssl("x509", "-req", "-in", csr,
+                 "-CA", os.path.join(d, "ca.pem"), "-CAkey", os.path.join(d, "ca.key"),
+                 "-set_serial", str(secrets.randbits(63) | 1), "-days", "30", "-sha256",
+                 "-extfile", cnf, "-extensions", "srv_ext",
+                 "-out", os.path.join(d, "server.pem"))
+        os.unlink(csr)
+    finally:
+        os.umask(old)
+    for f in ("ca.pem", "server.pem", "wrong-ca.pem"):
+        os.chmod(os.path.join(d, f), 0o644)
+
+
+# ---------------------------------------------------------------- state
+
+class AuthFail(Exception):
+    pass
+
+
+class Sim:
+    def __init__(self, args):
+        self.dir = args.dir
+        self.lock = threading.RLock()
+        self.key = secrets.token_bytes(32)
+        self.logf = open(os.path.join(self.dir, "sim.log"), "a", buffering=1,
+                         encoding="utf-8", errors="replace")
+        self.log = []
+        self.faults = []
+        self.sessions = {}
+        self.pam_secure = not args.pam_http
+        with open(args.data, encoding="utf-8") as f:
+            data = json.load(f)
+        self.tenant = data["tenant_id"]
+        self.identities = data["identities"]
+        by_name = {i["name"]: i for i in self.identities}
+        self.settings = {
+            "token_lifetime": args.token_lifetime,
+            "session_ttl": args.session_ttl,
+            "system_assigned": bool(data.get("system_assigned", True)),
+            "user_assigned": bool(data.get("user_assigned", True)),
+            "resource": args.resource,
+        }
+        self.types = {str(t["id"]): t for t in data["record_types"]}
+        self.folders = {}
+        for fo in data["folders"]:
+            self.folders[str(fo["id"])] = dict(fo)
+        self.records = {}
+        for r in data["records"]:
+            r = dict(r)
+            r["permitted"] = set(by_name[n]["object_id"].lower() for n in r.get("permitted", []))
+            self.records[str(r["id"])] = r
+        nums = [int(k) for k in list(self.folders) + list(self.records) if k.isdigit()]
+        self.next_id = max(nums + [0]) + 1
+        self.conn_ids = itertools.count(1)
+
+    # -- diagnostics
+    def note(self, msg):
+        with self.lock:
+            try:
+                self.logf.write("%s %s\n" % (time.strftime("%H:%M:%S"), msg))
+            except ValueError:
+                pass
+
+    # -- request log
+    def record(self, target, method, path, query, headers, body, conn):
+        hdrs = {}
+        for k, v in headers.items():
+            k = k.lower()
+            hdrs[k] = hdrs[k] + ", " + v if k in hdrs else v
+        text = body[:LOG_BODY_MAX].decode("utf-8", errors="replace")
+        entry = {"target": target, "method": method, "path": path, "query": query,
+                 "headers": hdrs, "body": text, "status": None,
+                 "time": round(time.time(), 3), "conn": conn}
+        with self.lock:
+            self.log.append(entry)
+        return entry
+
+    # -- faults
+    def add_fault(self, spec):
+        unknown = set(spec) - FAULT_KEYS
+        if unknown:
+            raise ValueError("unknown fault field(s): %s (known: %s)"
+                             % (", ".join(sorted(unknown)), ", ".join(sorted(FAULT_KEYS))))
+        f = dict(spec)
+        if f.get("target") not in ("imds", "pam"):
+            raise ValueError("fault target must be imds or pam")
+        if f.get("mode") not in FAULT_MODES:
+            raise ValueError("fault mode must be one of: " + ", ".join(FAULT_MODES))
+        f["path"] = str(f.get("path") or "")
+        if f.get("count") is not None:
+            f["count"] = int(f["count"])
+            if f["count"] < 1:
+                raise ValueError("fault count must be >= 1")
+        for k in ("status", "size"):
+            if k in f:
+                f[k] = int(f[k])
+        if "delay" in f:
+            f["delay"] = float(f["delay"])
+        for k in ("retry_after", "content_type", "location", "method"):
+            if k in f:
+                f[k] = str(f[k])
+        if "body" in f and not isinstance(f["body"], str):
+            f["body"] = jdump(f["body"])
+        with self.lock:
+            self.faults.append(f)
+        return f
+
+    def take_fault(self, target, path, method):
+        with self.lock:
+            for f in self.faults:
+                fp = f["path"]
+                if f["target"] != target:
+                    continue
+                if path != fp[:-1] if fp.endswith("$") else not path.startswith(fp):
+                    continue
+                if f.get("method") and f["method"].upper() != method:
+                    continue
+                if f.get("count") is not None:
+                    f["count"] -= 1
+                    if f["count"] <= 0:
+                        self.faults.remove(f)
+                return dict(f)
+        return None
+
+    # -- identities and tokens
+    def visible_identities(self):
+        with self.lock:
+            sa, ua = self.settings["system_assigned"], self.settings["user_assigned"]
+        return [i for i in self.identities
+                if (i["type"] == "system" and sa) or (i["type"] == "user" and ua)]
+
+    def find_identity(self, selector, value):
+        ids = self.visible_identities()
+        if selector:
+            for i in ids:
+                if i[selector].lower() == value.lower():
+                    return i
+            raise AuthFail("Identity not found")
+        for i in ids:
+            if i["type"] == "system":
+                return i
+        if len(ids) == 1:
+            return ids[0]
+        if len(ids) > 1:
+            raise AuthFail("Multiple user assigned identities exist, please specify the "
+                           "clientId / resourceId of the identity in the token request")
+        raise AuthFail("Identity not found")
+
+    def identity_by_name(self, name):
+        for i in self.identities:
+            if i["name"] == name:
+                return i
+        raise ValueError("no identity named %r" % (name,))
+
+    def mint(self, ident, resource, lifetime, overrides=None):
+        now = int(time.time())
+        exp = now + int(lifetime)
+        iss = "https://sts.windows.net/%s/" % self.tenant
+        claims = {
+            "aud": resource, "iss": iss, "iat": now - 300, "nbf": now - 300, "exp": exp,
+            "aio": b64u(secrets.token_bytes(42)), "appid": ident["client_id"],
+            "appidacr": "2", "idp": iss, "idtyp": "app", "oid": ident["object_id"],
+            "sub": ident["object_id"], "tid": self.tenant,
+            "uti": b64u(secrets.token_bytes(16)), "ver": "1.0",
+            "xms_mirid": ident["msi_res_id"],
+        }
+        for k, v in (overrides or {}).items():
+            if v is None:
+                claims.pop(k, None)
+            else:
+                claims[k] = v
+        head = b64u(jdump({"typ": "JWT", "alg": "HS256", "kid": "sim"}).encode())
+        body = b64u(jdump(claims).encode())
+        sig = hmac.new(self.key, ("%s.%s" % (head, body)).encode(), hashlib.sha256).digest()
+        return "%s.%s.%s" % (head, body, b64u(sig)), claims
+
+    def verify(self, token):
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise AuthFail("malformed token")
+        try:
+            header = json.loads(b64u_dec(parts[0]))
+            claims = json.loads(b64u_dec(parts[1]))
+            sig = b64u_dec(parts[2])
+        except (ValueError, UnicodeDecodeError):
+            raise AuthFail("malformed token")
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise AuthFail("malformed token")
+        if header.get("alg") != "HS256":
+            raise AuthFail("unsupported token algorithm '%s'" % (header.get("alg"),))
+        want = hmac.new(self.key, ("%s.%s" % (parts[0], parts[1])).encode(),
+                        hashlib.sha256).digest()
+        if not hmac.compare_digest(want, sig):
+            raise AuthFail("bad signature")
+        with self.lock:
+            resource = self.settings["resource"]
+        aud = claims.get("aud")
+        if aud not in (resource, "api://" + resource):
+            raise AuthFail("token audience '%s' is not accepted" % (aud,))
+        tid = claims.get("tid")
+        if claims.get("iss") != "https://sts.windows.net/%s/" % (tid,):
+            raise AuthFail("token issuer '%s' is not accepted" % (claims.get("iss"),))
+        exp, nbf = claims.get("exp"), claims.get("nbf", 0)
+        if not isinstance(exp, (int, float)) or not isinstance(nbf, (int, float)):
+            raise AuthFail("malformed token")
+        now = time.time()
+        if now >= exp:
+            raise AuthFail("token expired")
+        if nbf > now:
+            raise AuthFail("token not yet valid")
+        if not claims.get("oid"):
+            raise AuthFail("token has no oid claim")
+        return claims
+
+    # -- PAM sessions
+    def new_session(self, claims):
+        sid = secrets.token_hex(16).upper()
+        xsrf = str(uuid.uuid4())
+        now = time.time()
+        with self.lock:
+            self.sessions[sid] = {"oid": str(claims["oid"]).lower(),
+                                  "appid": claims.get("appid"), "xsrf": xsrf,
+                                  "created": now, "last": now}
+        return sid, xsrf
+
+    def get_session(self, sids):
+        now = time.time()
+        with self.lock:
+            ttl = self.settings["session_ttl"]
+            for sid in sids:
+                s = self.sessions.get(sid)
+                if s is None:
+                    continue
+                if now - s["last"] > ttl:
+                    del self.sessions[sid]
+                    continue
+                s["last"] = now
+                return dict(s)
+        return None
+
+    # -- PAM data
+    def record_json(self, r):
+        t = self.types.get(str(r["type"]), {"id": r["type"], "name": "Unknown"})
+        return {"id": r["id"], "name": r["name"], "description": r.get("description", ""),
+                "recordType": {"id": t["id"], "name": t["name"]},
+                "folderId": r["folder"], "custom": jdump(r.get("custom", {}))}
+
+    def alloc_id(self):
+        with self.lock:
+            n = self.next_id
+            self.next_id += 1
+            return n
+
+    def data_dump(self):
+        with self.lock:
+            recs = []
+            for r in self.records.values():
+                d = self.record_json(r)
+                d["fields"] = r.get("custom", {})
+                d["permitted"] = sorted(r["permitted"])
+                recs.append(d)
+            return {"folders": list(self.folders.values()), "records": recs,
+                    "record_types": list(self.types.values()),
+                    "identities": self.identities, "tenant_id": self.tenant}
+
+
+# ---------------------------------------------------------------- HTTP plumbing
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, handler, sim, ssl_ctx=None):
+        self.sim = sim
+        self.ssl_ctx = ssl_ctx
+        super().__init__(addr, handler)
+
+    def server_bind(self):
+        # Not HTTPServer.server_bind: it calls getfqdn(), i.e. DNS.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def finish_request(self, request, client_address):
+        if self.ssl_ctx is None:
+            return super().finish_request(request, client_address)
+        request.settimeout(15)
+        try:
+            conn = self.ssl_ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            self.sim.note("%s: TLS handshake with %s failed: %s"
+                          % (self.RequestHandlerClass.target, client_address[0], e))
+            return
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        self.sim.note("%s: error serving %s:\n%s" % (self.RequestHandlerClass.target,
+                                                     client_address[0],
+                                                     traceback.format_exc()))
+
+
+class Base(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pamsh-sim/1"
+    sys_version = ""
+    timeout = 60
+    target = "?"
+    logged = True
+
+    def version_string(self):
+        return self.server_version
+
+    def setup(self):
+        super().setup()
+        self.conn_id = next(self.server.sim.conn_ids)
+
+    @property
+    def sim(self):
+        return self.server.sim
+
+    def log_message(self, fmt, *args):
+        self.sim.note("%s: #%s %s" % (self.target, getattr(self, "conn_id", "?"), fmt % args))
+
+    def do_GET(self):
+        self._fx = None
+        self._entry = None
+        try:
+            self._handle()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, socket.timeout) as e:
+            self.sim.note("%s: connection problem: %r" % (self.target, e))
+            self.close_connection = True
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            out, total = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                size = int(line.split(b";", 1)[0].strip() or b"x", 16)
+                if size == 0:
+                    while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(out)
+                total += size
+                if total > MAX_BODY:
+                    raise ValueError("body too large")
+                out.append(self.rfile.read(size))
+                self.rfile.readline(8)
+        n = self.headers.get("Content-Length")
+        if n is None:
+            return b""
+        n = int(n)
+        if n < 0 or n > MAX_BODY:
+            raise ValueError("bad Content-Length")
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise ValueError("short body")
+        return data
+
+    def _handle(self):
+        split = urllib.parse.urlsplit(self.path)
+        path, query = split.path, split.query
+        try:
+            body = self.read_body()
+        except ValueError as e:
+            self.close_connection = True
+            return self.respond(400, jdump({"error": "bad request body: %s" % e}))
+        if self.logged:
+            self._entry = self.sim.record(self.target, self.command, path, query,
+                                          self.headers, body, self.conn_id)
+            fault = self.sim.take_fault(self.target, path, self.command)
+            if fault is not None:
+                self.sim.note("%s: fault %s fires on %s %s" % (self.target, fault["mode"],
+                                                              self.command, path))
+                if self.apply_fault(fault):
+                    return
+        self.route(path, query, body)
+
+    # -- responses
+    def respond(self, status, body=b"", ctype="application/json", headers=()):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if self._entry is not None:
+            self._entry["status"] = status
+        fx = self._fx
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if ctype and body:
+            self.send_header("Content-Type", ctype)
+        if fx and fx[0] == "truncated":
+            self.send_header("Content-Length", str(max(len(body), 64)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body[:len(body) // 2])
+            self.hard_close()
+            return
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command == "HEAD" or not body:
+            return
+        if fx and fx[0] == "slow_body":
+            half = len(body) // 2
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            time.sleep(fx[1])
+            self.wfile.write(body[half:])
+        else:
+            self.wfile.write(body)
+
+    def hard_close(self):
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def html_page(self, title, text):
+        # nginx's error page layout
+        return ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s"
+                "</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n"
+                % (title, title, text))
+
+    def default_error_body(self, status):
+        return jdump({"error": "HTTP %d %s" % (status, reason(status))})
+
+    def fault_error_body(self, status):
+        return self.default_error_body(status)
+
+    def apply_fault(self, f):
+        """Returns True when the fault produced the whole answer."""
+        mode = f["mode"]
+        if mode == "slow":
+            time.sleep(f.get("delay", 5.0))
+            return False
+        if mode == "slow_body":
+            self._fx = ("slow_body", f.get("delay", 5.0))
+            return False
+        if mode == "truncated":
+            self._fx = ("truncated",)
+            return False
+        if mode == "status":
+            status = f.get("status", 500)
+            hdrs = [("Retry-After", f["retry_after"])] if "retry_after" in f else []
+            body = f.get("body", self.fault_error_body(status))
+            self.respond(status, body, f.get("content_type", "application/json"), hdrs)
+        elif mode == "garbage":
+            self.respond(200, b'{"id": 42, "name": "unterminated \x01\xfe\xff @@ <<garbage>> ',
+                         "application/json")
+        elif mode == "html":
+            status = f.get("status", 502)
+            title = "%d %s" % (status, reason(status))
+            self.respond(status, self.html_page(title, "nginx"), "text/html")
+        elif mode == "nonjson200":
+            self.respond(200, self.html_page("Web Proxy", "Access to this site is "
+                                             "restricted by your organisation"), "text/html")
+        elif mode == "nocookie":
+            self.respond(200, "<!DOCTYPE html>\n<html><head><title>XTAM Login</title></head>"
+                         "<body><form method=\"post\" action=\"/cas/login\">"
+                         "<input name=\"username\"><input name=\"password\" type=\"password\">"
+                         "</form></body></html>\n", "text/html")
+        elif mode == "huge":
+            self.send_huge(f.get("size", 80 * 1024 * 1024))
+        elif mode == "close":
+            if self._entry is not None:
+                self._entry["status"] = 0
+            self.hard_close()
+        elif mode == "redirect":
+            status = f.get("status", 302)
+            self.respond(status, b"", None, [("Location", f.get("location", "/redirected"))])
+        return True
+
+    def send_huge(self, size):
+        prefix, suffix = b'{"id":42,"name":"huge","data":"', b'"}'
+        fill = max(0, size - len(prefix) - len(suffix))
+        if self._entry is not None:
+            self._entry["status"] = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(prefix) + fill + len(suffix)))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        self.wfile.write(prefix)
+        chunk = b"A" * 65536
+        while fill > 0:
+            n = min(fill, len(chunk))
+            self.wfile.write(chunk[:n])
+            fill -= n
+        self.wfile.write(suffix)
+
+
+# ---------------------------------------------------------------- fake IMDS
+
+class ImdsHandler(Base):
+    """GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R
+    [&client_id=|&object_id=|&msi_res_id=] with `Metadata: true`."""
+    target = "imds"
+
+    def err(self, status, error, desc):
+        self.respond(status, jdump({"error": error, "error_description": desc}))
+
+    def fault_error_body(self, status):
+        return jdump({"error": reason(status).lower().replace(" ", "_").replace("-", "_"),
+                      "error_description": "Simulated HTTP %d %s" % (status, reason(status))})
+
+    def route(self, path, query, body):
+        if path != IMDS_TOKEN_PATH:
+            return self.err(404, "not_found", "The requested path was not found")
+        if self.command != "GET":
+            return self.err(405, "invalid_request", "Method not allowed")
+        if self.headers.get_all("Metadata") != ["true"]:
+            return self.err(400, "invalid_request", "Required metadata header not specified")
+        if self.headers.get("X-Forwarded-For") is not None:
+            return self.err(400, "invalid_request",
+                            "Request contains the X-Forwarded-For header")
+        try:
+            params = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        except ValueError:
+            return self.err(400, "invalid_request", "Malformed query string")
+        names = [k for k, _ in params]
+        dups = sorted(set(k for k in names if names.count(k) > 1))
+        if dups:
+            return self.err(400, "invalid_request",
+                            "Duplicate query parameter(s): " + ", ".join(dups))
+        q = dict(params)
+        if q.get("api-version") != IMDS_API_VERSION:
+            return self.err(400, "invalid_request",
+                            "Missing or unsupported api-version (the simulator accepts %s)"
+                            % IMDS_API_VERSION)
+        resource = q.get("resource", "")
+        if not resource:
+            return self.err(400, "invalid_request", "Required audience parameter not specified")
+        sel = [k for k in ("client_id", "object_id", "msi_res_id") if k in q]
+        if len(sel) > 1:
+            return self.err(400, "invalid_request",
+                            "Only one of client_id, object_id or msi_res_id may be specified")
+        try:
+            ident = self.sim.find_identity(sel[0] if sel else None, q[sel[0]] if sel else None)
+        except AuthFail as e:
+            return self.err(400, "invalid_request", str(e))
+        with self.sim.lock:
+            lifetime = self.sim.settings["token_lifetime"]
+        token, claims = self.sim.mint(ident, resource, lifetime)
+        self.respond(200, jdump({
+            "access_token": token,
+            "client_id": ident["client_id"],
+            "expires_in": str(int(lifetime)),
+            "expires_on": str(claims["exp"]),
+            "ext_expires_in": str(int(lifetime)),
+            "not_before": str(claims["nbf"]),
+            "resource": resource,
+            "token_type": "Bearer",
+        }))
+
+
+# ---------------------------------------------------------------- fake PAM
+
+class PamHandler(Base):
+    """XTAM under /xtam: POST /landing (azure=<JWT>), GET /, and /rest/..."""
+    target = "pam"
+
+    def cookies(self, name):
+        out = []
+        for h in self.headers.get_all("Cookie") or []:
+            for part in h.split(";"):
+                k, sep, v = part.strip().partition("=")
+                if sep and k == name:
+                    out.append(v.strip().strip('"'))
+        return out
+
+    def form(self, body):
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return {}
+        out = {}
+        for k, v in urllib.parse.parse_qsl(body.decode("utf-8", errors="replace"),
+                                           keep_blank_values=True):
+            out.setdefault(k, v)
+        return out
+
+    def route(self, path, query, body):
+        if path == "/xtam":
+            return self.respond(302, b"", None, [("Location", "/xtam/")])
+        if not path.startswith("/xtam/"):
+            return self.respond(404, PAM_404)
+        sub = path[len("/xtam"):]
+        if sub == "/":
+            if self.command not in ("GET", "HEAD"):
+                return self.respond(405, self.default_error_body(405))
+            return self.respond(200, "<!DOCTYPE html>\n<html><head><title>XTAM</title></head>"
+                                "<body><h1>XTAM (pamsh simulator)</h1></body></html>\n",
+                                "text/html;charset=UTF-8")
+        if sub == "/landing":
+            return self.landing(body)
+        if sub.startswith("/rest/"):
+            return self.rest(sub[len("/rest/"):], body)
+        return self.respond(404, PAM_404)
+
+    def landing(self, body):
+        if self.command != "POST":
+            return self.respond(405, self.default_error_body(405))
+        token = self.form(body).get("azure", "")
+        try:
+            if not token:
+                raise AuthFail("missing azure parameter")
+            claims = self.sim.verify(token)
+        except AuthFail as e:
+            self.sim.note("pam: landing refused: %s" % e)
+            return self.respond(401, jdump({"error": "Azure authentication failed: %s" % e}))
+        sid, xsrf = self.sim.new_session(claims)
+        secure = "; Secure" if self.sim.pam_secure else ""
+        self.respond(302, b"", None, [
+            ("Location", "/xtam/"),
+            ("Set-Cookie", "JSESSIONID=%s; Path=/xtam%s; HttpOnly" % (sid, secure)),
+            ("Set-Cookie", "XSRF-TOKEN=%s; Path=/xtam" % xsrf),
+        ])
+
+    def rest(self, sub, body):
+        sess = self.sim.get_session(self.cookies("JSESSIONID"))
+        if sess is None:
+            return self.respond(401, PAM_401)
+        m = self.command
+        if m not in ("GET", "HEAD"):
+            got = self.headers.get("X-XSRF-TOKEN")
+            if got is None or not hmac.compare_digest(got.encode(), sess["xsrf"].encode()):
+                return self.respond(403, PAM_403_CSRF)
+        seg = [urllib.parse.unquote(s) for s in sub.split("/")]
+        if m in ("GET", "HEAD") and len(seg) == 3 and seg[:2] == ["folder", "list"]:
+            return self.folder_list(seg[2])
+        if m in ("GET", "HEAD") and len(seg) == 3 and seg[:2] == ["record", "unlock"]:
+            return self.unlock(seg[2], sess)
+        if m == "POST" and len(seg) == 4 and seg[:2] == ["record", "new"]:
+            return self.record_new(seg[2], seg[3], body, sess)
+        if m == "POST" and len(seg) == 3 and seg[:2] == ["folder", "create"]:
+            return self.folder_create(seg[2], body)
+        return self.respond(404, PAM_404)
+
+    def bad(self, msg):
+        return self.respond(400, jdump({"error": "HTTP 400 Bad Request", "message": msg}))
+
+    def fault_error_body(self, status):
+        return {401: PAM_401, 404: PAM_404}.get(status) or self.default_error_body(status)
+
+    def folder_list(self, fid):
+        sim = self.sim
+        with sim.lock:
+            if fid not in sim.folders:
+                out = None
+            else:
+                out = self._listing(fid)
+        if out is None:
+            return self.respond(404, PAM_404)
+        self.respond(200, jdump(out))
+
+    def _listing(self, fid):
+        """Sub-folders first, then records; caller holds the lock."""
+        sim = self.sim
+        out = [{"id": f["id"], "name": f["name"], "recordType": {"name": "Folder"},
+                "folder": True}
+               for f in sim.folders.values() if str(f.get("parent")) == fid]
+        for r in sim.records.values():
+            if str(r["folder"]) == fid:
+                t = sim.types.get(str(r["type"]), {"name": "Unknown"})
+                out.append({"id": r["id"], "name": r["name"],
+                            "recordType": {"name": t["name"]}})
+        return out
+
+    def unlock(self, rid, sess):
+        sim = self.sim
+        with sim.lock:
+            r = sim.records.get(rid)
+            permitted = r is not None and sess["oid"] in r["permitted"]
+            out = sim.record_json(r) if permitted else None
+        if r is None:
+            return self.respond(404, PAM_404)
+        if not permitted:
+            sim.note("pam: unlock %s refused for oid %s" % (rid, sess["oid"]))
+            return self.respond(401, PAM_401)
+        self.respond(200, jdump(out))
+
+    def record_new(self, fid, tid, body, sess):
+        sim = self.sim
+        with sim.lock:
+            known = fid in sim.folders and tid in sim.types
+        if not known:
+            return self.respond(404, PAM_404)
+        f = self.form(body)
+        name = f.get("name", "").strip()
+        if not name:
+            return self.bad("name is required")
+        try:
+            custom = json.loads(f.get("custom", "{}"))
+        except ValueError:
+            return self.bad("custom is not valid JSON")
+        if not isinstance(custom, dict):
+            return self.bad("custom must be a JSON object")
+        r = {"id": sim.alloc_id(), "name": name, "description": f.get("description", ""),
+             "type": sim.types[tid]["id"], "folder": sim.folders[fid]["id"],
+             "custom": custom, "permitted": {sess["oid"]}}
+        with sim.lock:
+            sim.records[str(r["id"])] = r
+            out = sim.record_json(r)
+        self.respond(200, jdump(out))
+
+    def folder_create(self, pid, body):
+        sim = self.sim
+        with sim.lock:
+            known = pid in sim.folders
+        if not known:
+            return self.respond(404, PAM_404)
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return self.respond(415, self.default_error_body(415))
+        try:
+            d = json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return self.bad("body is not valid JSON")
+        if not isinstance(d, dict) or not isinstance(d.get("name"), str) or not d["name"].strip():
+            return self.bad("name is required")
+        desc = d.get("description") or ""
+        fo = {"id": sim.alloc_id(), "name": d["name"], "description": str(desc),
+              "parent": sim.folders[pid]["id"]}
+        with sim.lock:
+            sim.folders[str(fo["id"])] = fo
+        self.respond(200, jdump({"id": fo["id"], "name": fo["name"],
+                                 "description": fo["description"]}))
+
+
+# ---------------------------------------------------------------- control
+
+class ControlHandler(Base):
+    """POST /control {"action": fault|clear|expire|reset-log|set|mint},
+    GET /log, /health, /state, /data."""
+    target = "control"
+    logged = False
+
+    def ok(self, **kw):
+        kw["ok"] = True
+        self.respond(200, jdump(kw))
+
+    def route(self, path, query, body):
+        sim = self.sim
+        if self.command in ("GET", "HEAD"):
+            if path == "/health":
+                return self.ok()
+            if path == "/log":
+                with sim.lock:
+                    text = jdump(sim.log)
+                return self.respond(200, text)
+            if path == "/state":
+                with sim.lock:
+                    text = jdump({"settings": sim.settings, "faults": sim.faults,
+                                  "sessions": len(sim.sessions)})
+                return self.respond(200, text)
+            if path == "/data":
+                return self.respond(200, jdump(sim.data_dump()))
+            return self.respond(404, jdump({"error": "no such control path"}))
+        if self.command != "POST" or path != "/control":
+            return self.respond(404, jdump({"error": "no such control path"}))
+        try:
+            req = json.loads(body.decode("utf-8"))
+            if not isinstance(req, dict):
+                raise ValueError("body must be a JSON object")
+            action = req.pop("action", None)
+            if action == "fault":
+                return self.ok(fault=sim.add_fault(req))
+            if action == "clear":
+                with sim.lock:
+                    t = req.get("target")
+                    sim.faults[:] = [f for f in sim.faults if t and f["target"] != t]
+                return self.ok()
+            if action == "expire":
+                with sim.lock:
+                    n = len(sim.sessions)
+                    sim.sessions.clear()
+                return self.ok(expired=n)
+            if action == "reset-log":
+                with sim.lock:
+                    sim.log.clear()
+                return self.ok()
+            if action == "set":
+                return self.do_set(req)
+            if action == "mint":
+                return self.do_mint(req)
+            raise ValueError("unknown action %r (fault, clear, expire, reset-log, set, mint)"
+                             % (action,))
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as e:
+            return self.respond(400, jdump({"error": str(e)}))
+
+    def do_set(self, req):
+        if not req:
+            raise ValueError("set: nothing to set (keys: %s)" % ", ".join(SET_KEYS))
+        new = {}
+        for k, v in req.items():
+            if k == "token_lifetime":
+                new[k] = int(v)
+            elif k == "session_ttl":
+                new[k] = float(v)
+            elif k in ("system_assigned", "user_assigned"):
+                new[k] = as_bool(v)
+            elif k == "resource":
+                new[k] = str(v)
+            else:
+                raise ValueError("set: unknown key %r (keys: %s)" % (k, ", ".join(SET_KEYS)))
+        with self.sim.lock:
+            self.sim.settings.update(new)
+            settings = dict(self.sim.settings)
+        self.ok(settings=settings)
+
+    def do_mint(self, req):
+        sim = self.sim
+        ident = sim.identity_by_name(str(req.get("identity", "system")))
+        with sim.lock:
+            resource = str(req.get("resource", sim.settings["resource"]))
+            lifetime = int(req.get("lifetime", sim.settings["token_lifetime"]))
+        claims = req.get("claims") or {}
+        if not isinstance(claims, dict):
+            raise ValueError("claims must be an object")
+        token, claims = sim.mint(ident, resource, lifetime, claims)
+        if req.get("bad_signature"):
+            token = token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")
+        self.ok(token=token, claims=claims)
+
+
+# ---------------------------------------------------------------- main
+
+def write_state(path, values):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        for k, v in values:
+            f.write("%s=%s\n" % (k, shlex.quote(str(v))))
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="pamsh test simulator (loopback only)")
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--resource", default=DEFAULT_RESOURCE)
+    ap.add_argument("--token-lifetime", type=int, default=DEFAULT_TOKEN_LIFETIME)
+    ap.add_argument("--session-ttl", type=float, default=DEFAULT_SESSION_TTL)
+    ap.add_argument("--imds-bind", default="127.0.0.1:0")
+    ap.add_argument("--pam-bind", default="127.0.0.1:0")
+    ap.add_argument("--pam-http", action="store_true")
+    ap.add_argument("--data", default=os.path.join(HERE, "data.json"))
+    ap.add_argument("--no-watch-parent", dest="watch_parent", action="store_false",
+                    help="keep running when the parent process exits")
+    args = ap.parse_args()
+
+    args.dir = os.path.abspath(args.dir)
+    imds_addr = parse_bind(args.imds_bind, "--imds-bind", True)
+    pam_addr = parse_bind(args.pam_bind, "--pam-bind", False)
+    os.makedirs(args.dir, exist_ok=True)
+    state = os.path.join(args.dir, "state")
+    try:
+        os.unlink(state)
+    except FileNotFoundError:
+        pass
+    make_certs(args.dir)
+
+    sim = Sim(args)
+    ctx = None
+    if not args.pam_http:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(os.path.join(args.dir, "server.pem"),
+                            os.path.join(args.dir, "server.key"))
+        ctx.set_alpn_protocols(["http/1.1"])
+    imds = Server(imds_addr, ImdsHandler, sim)
+    pam = Server(pam_addr, PamHandler, sim, ctx)
+    ctl = Server(("127.0.0.1", 0), ControlHandler, sim)
+    for srv in (imds, pam, ctl):
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.25},
+                         daemon=True).start()
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def host(srv):
+        return srv.server_address[0], srv.server_address[1]
+
+    write_state(state, [
+        ("SIM_IMDS_URL", "http://%s:%d" % host(imds)),
+        ("SIM_PAM_URL", "%s://%s:%d/xtam" % (("http" if args.pam_http else "https",)
+                                              + host(pam))),
+        ("SIM_CONTROL_URL", "http://%s:%d" % host(ctl)),
+        ("SIM_CA", os.path.join(args.dir, "ca.pem")),
+        ("SIM_WRONG_CA", os.path.join(args.dir, "wrong-ca.pem")),
+        ("SIM_RESOURCE", args.resource),
+        ("SIM_PID", os.getpid()),
+        ("SIM_DIR", args.dir),
+    ])
+    sim.note("started pid %d imds %s pam %s control %s" % (os.getpid(), host(imds),
+                                                           host(pam), host(ctl)))
+    parent = os.getppid()
+    while not stop.wait(0.25):
+        if args.watch_parent and os.getppid() != parent:
+            sim.note("parent %d went away" % parent)
+            break
+    try:
+        os.unlink(state)
+    except OSError:
+        pass
+    sim.note("stopping")
+    try:
+        sim.logf.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
