@@ -104,6 +104,32 @@ run "$PAMSH" -e '
 is "$RC" 0 "login with a given token: exit 0"
 is "$OUT" $'token\tdb-prod' "login with a given token: works"
 
+# one connection for a run: keep-alive and TLS session reuse
+simctl reset-log
+run "$PAMSH" -e 'for i = 1, 5 do pam.unlock(42) end pam.folder(3)'
+is "$RC" 0 "several requests: exit 0"
+conns=$(simctl log pam | "$PYTHON" -c 'import json,sys; print(len({json.loads(l)["conn"] for l in sys.stdin}))')
+is "$conns" 1 "landing and six requests share one connection"
+like "$(simctl log pam | head -n 1)" '"user-agent": "pamsh/[^"]+"' "User-Agent is pamsh/<version>"
+
+# a short-lived token is fetched again before it is used for a login
+simctl set token_lifetime=2
+simctl reset-log
+run "$PAMSH" -e 'local _, a = imds_token(); pam_login(); os.execute("sleep 3")
+  pam.logout(); pam_login(); local _, b = imds_token(); print(b.expires_on > a.expires_on)'
+is "$RC" 0 "expired token: a new one, login works"
+is "$OUT" "true" "expired token: the second token expires later"
+# under 5 minutes left means "refresh": each of the four calls asks IMDS
+is "$(simctl count imds /metadata)" 4 "short-lived token: IMDS asked at every use"
+simctl set token_lifetime=86399
+
+# identity endpoints: redirects are not followed
+simctl reset-log
+simctl fault imds /metadata status status=302 count=1
+run "$PAMSH" -e 'imds_token()'
+is "$RC" 3 "IMDS redirect: not followed, exit 3"
+is "$(simctl count imds /metadata)" 1 "IMDS redirect: no second request"
+
 # wrong audience: the landing refuses, exit 3
 run "$PAMSH" --resource api://wrong-app "$TMP/unlock.lua" 42
 is "$RC" 3 "wrong audience: exit 3"
