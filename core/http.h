@@ -35,6 +35,11 @@ typedef struct {
   int identity;  /* identity endpoint: bypass proxies, no cookies, no TLS
                     relaxation from --insecure */
   long timeout_ms; /* 0 = the client's */
+  /* identity endpoints over TLS: a CA bundle (NULL = the system's), or a
+   * SHA-1 thumbprint of the server certificate (hex, any case, ':' allowed)
+   * that replaces chain verification (Service Fabric) */
+  const char *cainfo;
+  const char *pin_sha1;
 } http_request;
 
 typedef struct {

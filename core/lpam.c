@@ -258,7 +258,8 @@ static int ctx_ready(lua_State *L, pamsh_ctx *c) {
   pam_config pc = {.base_url = s->url, .resource = s->resource,
                    .selector = {s->client_id, s->object_id, s->msi_res_id}};
   if (!c->http) c->http = http_client_new(&hc);
-  if (c->http && !c->id) c->id = identity_new(c->http, s->imds_url, s->timeout_ms);
+  identity_config ic = {.imds_base = s->imds_url, .attempt_timeout_ms = s->timeout_ms};
+  if (c->http && !c->id) c->id = identity_new(c->http, &ic);
   if (c->id) c->pam = pam_session_new(c->http, c->id, &pc);
   if (!c->pam) {
     px_error e = {0};
