@@ -494,3 +494,87 @@ const char *http_tls_backend(void) {
   const char *s = curl_version_info(CURLVERSION_NOW)->ssl_version;
   return s ? s : "none";
 }
+
+/* ---- TLS probe (doctor) ---------------------------------------------- */
+
+static size_t discard(char *p, size_t size, size_t n, void *ud) {
+  (void)p; (void)ud;
+  return size * n;
+}
+
+static void copy_certinfo(CURL *e, http_tls_info *out) {
+  struct curl_certinfo *ci = NULL;
+  if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+    return;
+  /* the first certificate of the chain is the server's own */
+  for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next) {
+    const char *d = l->data;
+    if (strncmp(d, "Subject:", 8) == 0) snprintf(out->subject, sizeof out->subject, "%s", d + 8);
+    else if (strncmp(d, "Issuer:", 7) == 0) snprintf(out->issuer, sizeof out->issuer, "%s", d + 7);
+    else if (strncmp(d, "Start date:", 11) == 0)
+      snprintf(out->not_before, sizeof out->not_before, "%s", d + 11);
+    else if (strncmp(d, "Expire date:", 12) == 0)
+      snprintf(out->not_after, sizeof out->not_after, "%s", d + 12);
+  }
+  out->have_cert = out->subject[0] != '\0';
+}
+
+static CURLcode probe_once(http_client *c, const char *url, int verify, http_tls_info *out,
+                           char *errbuf) {
+  CURL *e = curl_easy_init();
+  if (!e) return CURLE_OUT_OF_MEMORY;
+  long timeout = c->cfg.timeout_ms;
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, c->cfg.user_agent);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(e, CURLOPT_XFERINFODATA, (void *)c->cfg.abort_flag);
+  if (c->cfg.cacert) curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.cacert);
+  if (!verify) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  CURLcode rc = curl_easy_perform(e);
+  copy_certinfo(e, out);
+  curl_easy_cleanup(e);
+  return rc;
+}
+
+int http_tls_probe(http_client *c, const char *url, http_tls_info *out, px_error *err) {
+  memset(out, 0, sizeof *out);
+  url_origin_t o;
+  if (url_origin(url, &o) != 0) {
+    px_set(err, PX_USAGE, "not an http(s) URL: %s", url);
+    return -1;
+  }
+  if (strcmp(o.scheme, "https") != 0) {
+    px_set(err, PX_USAGE, "%s is not an https URL: nothing to verify", url);
+    return -1;
+  }
+  char errbuf[CURL_ERROR_SIZE] = "";
+  CURLcode rc = probe_once(c, url, !c->cfg.insecure, out, errbuf);
+  if (rc == CURLE_OK) {
+    out->verified = !c->cfg.insecure;
+    if (c->cfg.insecure)
+      snprintf(out->verify_error, sizeof out->verify_error, "not verified (--insecure)");
+    return 0;
+  }
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+      rc == CURLE_SSL_CERTPROBLEM) {
+    snprintf(out->verify_error, sizeof out->verify_error, "%s%s%s",
+             curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+    char errbuf2[CURL_ERROR_SIZE] = "";
+    probe_once(c, url, 0, out, errbuf2);  /* only to show the certificate */
+    return 0;
+  }
+  px_set(err, PX_NETWORK, "%s: %s%s%s", url, curl_easy_strerror(rc),
+         errbuf[0] ? ": " : "", errbuf);
+  return -1;
+}

@@ -70,6 +70,19 @@ int http_sets_cookie(const http_response *res);
 char *http_cookie(http_client *c, const char *url, const char *name);
 void http_cookies_clear(http_client *c);
 
+/* What a TLS handshake with url shows: the server certificate's subject,
+ * issuer and validity, and whether it verified with the client's settings
+ * (CA bundle, --insecure).  Sends one GET without cookies on a throw-away
+ * handle; when verification fails, a second, unverified handshake fetches
+ * the certificate so the user can see what the server presents. */
+typedef struct {
+  int verified;            /* 1 when the chain and host name verified */
+  char verify_error[512];  /* libcurl's words when not */
+  char subject[512], issuer[512], not_before[64], not_after[64];
+  int have_cert;
+} http_tls_info;
+int http_tls_probe(http_client *c, const char *url, http_tls_info *out, px_error *err);
+
 /* libcurl + TLS backend version line for `pamsh version` */
 const char *http_version_string(void);
 const char *http_tls_backend(void);

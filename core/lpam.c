@@ -631,7 +631,91 @@ static int l_make_error(lua_State *L) {
   return 1;
 }
 
+static void set_str(lua_State *L, const char *k, const char *v) {
+  if (!v || !*v) return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+/* the effective settings, without secrets (there are none among them) */
+static int l_settings(lua_State *L) {
+  const settings *s = ctx_of(L)->cfg;
+  lua_createtable(L, 0, 12);
+  set_str(L, "url", s->url);
+  set_str(L, "resource", s->resource);
+  set_str(L, "client_id", s->client_id);
+  set_str(L, "object_id", s->object_id);
+  set_str(L, "msi_res_id", s->msi_res_id);
+  set_str(L, "imds_url", s->imds_url);
+  set_str(L, "cacert", s->cacert);
+  lua_pushboolean(L, s->insecure);
+  lua_setfield(L, -2, "insecure");
+  lua_pushboolean(L, s->verbose);
+  lua_setfield(L, -2, "verbose");
+  lua_pushnumber(L, s->timeout_ms / 1000.0);
+  lua_setfield(L, -2, "timeout");
+  return 1;
+}
+
+/* which identity source and why */
+static int l_identity_source(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  ctx_ready(L, c);
+  id_source_info info;
+  identity_describe(c->id, &info);
+  lua_createtable(L, 0, 4);
+  set_str(L, "source", info.source);
+  set_str(L, "title", info.title);
+  set_str(L, "why", info.why);
+  set_str(L, "endpoint", info.endpoint);
+  return 1;
+}
+
+/* tls_probe([url]) -> {verified, verify_error, subject, issuer, not_before, not_after} */
+static int l_tls_probe(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  const char *url = luaL_optstring(L, 1, c->cfg->url);
+  if (!url) return raise_usage(L, "no PAM URL: pass --url URL or set PAMSH_URL");
+  ctx_ready(L, c);
+  call_box *b = new_box(L);
+  http_tls_info t;
+  if (http_tls_probe(c->http, url, &t, &b->err) != 0) return raise_px(L, &b->err);
+  lua_createtable(L, 0, 6);
+  lua_pushboolean(L, t.verified);
+  lua_setfield(L, -2, "verified");
+  set_str(L, "verify_error", t.verify_error);
+  set_str(L, "subject", t.subject);
+  set_str(L, "issuer", t.issuer);
+  set_str(L, "not_before", t.not_before);
+  set_str(L, "not_after", t.not_after);
+  return 1;
+}
+
+/* decode a JWT's payload (no signature check): claims table or nil, why */
+static int l_jwt_claims(lua_State *L) {
+  size_t n;
+  const char *jwt = luaL_checklstring(L, 1, &n);
+  call_box *b = new_box(L);
+  const char *why = NULL;
+  b->tmp = jwt_payload(jwt, n, &why);
+  if (!b->tmp) {
+    lua_pushnil(L);
+    lua_pushstring(L, why ? why : "not a JWT");
+    return 2;
+  }
+  if (!decode_json(L, b->tmp, strlen(b->tmp))) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "payload is not JSON");
+    return 2;
+  }
+  return 1;
+}
+
 static const luaL_Reg core_funcs[] = {
+  {"settings", l_settings},
+  {"identity_source", l_identity_source},
+  {"tls_probe", l_tls_probe},
+  {"jwt_claims", l_jwt_claims},
   {"imds_token", l_imds_token},
   {"pam_login", l_pam_login},
   {"pam_request", l_pam_request},

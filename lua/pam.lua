@@ -82,4 +82,95 @@ function pam.folder(id)
   return pam.get("/rest/folder/list/" .. segment(id, "folder"))
 end
 
+-- pam.json(v, [opts]): JSON text with keys in a stable (sorted) order,
+-- indented unless opts.compact.  A pam.secret is refused: reveal it on
+-- purpose if it must be written out.
+local function json_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    local named = { ['"'] = '\\"', ['\\'] = '\\\\', ['\n'] = '\\n',
+                    ['\r'] = '\\r', ['\t'] = '\\t' }
+    return named[c] or ("\\u%04x"):format(c:byte())
+  end) .. '"'
+end
+
+local function is_array(t)
+  local n = #t
+  if n == 0 then return next(t) == nil and false end
+  local count = 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+    count = count + 1
+  end
+  return count == n
+end
+
+function pam.json(value, opts)
+  local compact = opts and opts.compact
+  local seen = {}
+  local out = {}
+  local function emit(v, indent)
+    local t = type(v)
+    if v == nil or v == cjson.null then
+      out[#out + 1] = "null"
+    elseif t == "boolean" then
+      out[#out + 1] = tostring(v)
+    elseif t == "number" then
+      if v ~= v or v == math.huge or v == -math.huge then
+        error(core.error { kind = "usage", message = "pam.json: cannot encode " .. tostring(v) }, 0)
+      end
+      out[#out + 1] = math.type(v) == "integer" and tostring(v)
+        or (v == math.floor(v) and v >= -2^53 and v <= 2^53) and ("%d"):format(v)
+        or ("%.17g"):format(v)
+    elseif t == "string" then
+      out[#out + 1] = json_string(v)
+    elseif core.is_secret(v) then
+      error(core.error { kind = "usage",
+        message = "pam.json: a pam.secret is not encoded; call :reveal() if you mean to write it out" }, 0)
+    elseif t == "table" then
+      if seen[v] then
+        error(core.error { kind = "usage", message = "pam.json: the table contains a cycle" }, 0)
+      end
+      seen[v] = true
+      local inner = indent .. "  "
+      local nl = compact and "" or "\n"
+      local pad = compact and "" or inner
+      local sep = compact and ":" or ": "
+      if is_array(v) then
+        out[#out + 1] = "["
+        for i = 1, #v do
+          out[#out + 1] = (i > 1 and "," or "") .. nl .. pad
+          emit(v[i], inner)
+        end
+        out[#out + 1] = nl .. (compact and "" or indent) .. "]"
+      else
+        local keys = {}
+        for k in pairs(v) do
+          if type(k) ~= "string" and math.type(k) ~= "integer" then
+            error(core.error { kind = "usage", message = "pam.json: keys must be strings or integers" }, 0)
+          end
+          keys[#keys + 1] = tostring(k)
+        end
+        table.sort(keys)
+        if #keys == 0 then
+          out[#out + 1] = "{}"
+        else
+          out[#out + 1] = "{"
+          for i, k in ipairs(keys) do
+            local val = v[k]
+            if val == nil then val = v[math.tointeger(tonumber(k))] end
+            out[#out + 1] = (i > 1 and "," or "") .. nl .. pad .. json_string(k) .. sep
+            emit(val, inner)
+          end
+          out[#out + 1] = nl .. (compact and "" or indent) .. "}"
+        end
+      end
+      seen[v] = nil
+    else
+      error(core.error { kind = "usage", message = "pam.json: cannot encode a " .. t }, 0)
+    end
+  end
+  emit(value, "")
+  return table.concat(out)
+end
+
 return pam

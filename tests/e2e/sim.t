@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # TAP test of the test simulator itself (tests/sim/sim.py, tests/sim/simctl).
-# Talks to 127.0.0.1 only.
+# Talks to 127.0.0.1 only (and, inside an isolated network namespace made by
+# in_netns, to 169.254.169.254 on that namespace's own lo).
 . "$(dirname "$0")/../setup"
 
 # http METHOD URL [-H 'Name: value']... [-d BODY] [--ca FILE]

@@ -6,18 +6,29 @@ and a control server, all on loopback, Python standard library only.
            [--imds-bind HOST:PORT] [--pam-bind HOST:PORT] [--pam-http]
            [--data FILE] [--no-watch-parent]
 
-On start it generates a throw-away CA and a server certificate (openssl),
-binds three servers (ephemeral ports unless told otherwise) and writes
-DIR/state, shell-sourceable:
+On start it generates (openssl, reused when present) DIR/ca.pem + ca.key, a
+server certificate for localhost / 127.0.0.1 signed by it (server.pem,
+server.key) and an unrelated CA (wrong-ca.pem); binds three servers on
+ephemeral loopback ports; and writes DIR/state atomically, shell-sourceable:
 
-    SIM_IMDS_URL SIM_PAM_URL SIM_CONTROL_URL SIM_CA SIM_WRONG_CA
-    SIM_RESOURCE SIM_PID SIM_DIR
+    SIM_IMDS_URL  SIM_PAM_URL  SIM_CONTROL_URL  SIM_CA  SIM_WRONG_CA
+    SIM_RESOURCE  SIM_PID  SIM_DIR
 
-It runs until SIGTERM/SIGINT (or until its parent process goes away) and then
-exits 0.  Diagnostics go to DIR/sim.log, never to stderr.
+It runs until SIGTERM/SIGINT/SIGHUP, or until its parent process goes away
+(unless --no-watch-parent), then removes DIR/state and exits 0.  Diagnostics
+go to DIR/sim.log, never to stderr.
 
-The behaviour of each server is described in the docstrings of the handler
-classes below; tests/e2e/sim.t exercises it and tests/setup drives it.
+IMDS   GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R
+       [&client_id=|&object_id=|&msi_res_id=], header `Metadata: true`.
+PAM    /xtam/landing (POST form azure=<JWT>), /xtam/, /xtam/rest/folder/list/ID,
+       /xtam/rest/record/unlock/ID, /xtam/rest/record/new/FOLDER/TYPE,
+       /xtam/rest/folder/create/PARENT; sessions expire after --session-ttl
+       seconds of inactivity or on the control action "expire".
+Control POST /control {"action": "fault"|"clear"|"expire"|"reset-log"|"set"|
+       "mint", ...}; GET /log, /health, /state, /data.  See tests/sim/simctl.
+
+Every IMDS and PAM request is logged in memory ({target, method, path, query,
+headers (lower-case names), body, status, time, conn}) before any fault fires.
 
 SAFETY: everything binds to 127.0.0.0/8.  --imds-bind may name another address
 (169.254.169.254:80) only when this process is inside an isolated network
@@ -304,7 +315,10 @@ class Sim:
                 fp = f["path"]
                 if f["target"] != target:
                     continue
-                if path != fp[:-1] if fp.endswith("$") else not path.startswith(fp):
+                if fp.endswith("$"):            # "PATH$": this path exactly
+                    if path != fp[:-1]:
+                        continue
+                elif not path.startswith(fp):   # otherwise a prefix
                     continue
                 if f.get("method") and f["method"].upper() != method:
                     continue
