@@ -29,7 +29,8 @@ SAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
 
 CORE_SRC := $(filter-out core/embed.c core/main.c,$(wildcard core/*.c core/identity/*.c))
-PURE_SRC := core/json.c core/b64.c core/jwt.c core/redact.c core/url.c core/timeparse.c core/err.c
+PURE_SRC := core/json.c core/b64.c core/jwt.c core/redact.c core/url.c core/timeparse.c core/err.c \
+            core/backoff.c
 LUA_SRC  := $(sort $(wildcard lua/*.lua lua/*/*.lua))
 UNIT_SRC := $(wildcard tests/unit/*.c)
 

@@ -53,10 +53,5 @@ const id_token *identity_get(identity *id, const char *resource,
 /* number of token requests sent so far (for tests and doctor) */
 int identity_fetch_count(const identity *id);
 
-/* seconds to wait before retry n (0-based) given a Retry-After value (or
- * NULL) and a jitter in [0,1); exposed for unit tests */
-double identity_backoff(int attempt, const char *retry_after, double jitter01);
-/* 1 when an identity endpoint's status is worth another try */
-int identity_retryable(long status);
 
 #endif

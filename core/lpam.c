@@ -711,7 +711,20 @@ static int l_jwt_claims(lua_State *L) {
   return 1;
 }
 
+#ifdef PAMSH_TEST_HOOKS
+/* test builds only: change this process's environment, to show that
+ * rotating values (the App Service header) are re-read */
+static int l_test_setenv(lua_State *L) {
+  const char *k = luaL_checkstring(L, 1), *v = luaL_checkstring(L, 2);
+  lua_pushboolean(L, setenv(k, v, 1) == 0);
+  return 1;
+}
+#endif
+
 static const luaL_Reg core_funcs[] = {
+#ifdef PAMSH_TEST_HOOKS
+  {"_test_setenv", l_test_setenv},
+#endif
   {"settings", l_settings},
   {"identity_source", l_identity_source},
   {"tls_probe", l_tls_probe},

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "json.h"
 #include "jwt.h"
 #include "timeparse.h"
@@ -228,20 +228,6 @@ char *id_read_small_file(const char *path, size_t max, const char *what, px_erro
 
 /* ---- retries ---------------------------------------------------------- */
 
-int identity_retryable(long status) {
-  return status == 404 || status == 408 || status == 410 || status == 429 ||
-         status >= 500;
-}
-
-double identity_backoff(int attempt, const char *retry_after, double jitter01) {
-  long long ra;
-  if (retry_after && parse_epoch(retry_after, &ra) == 0 && ra >= 0)
-    return ra > 60 ? 60.0 : (double)ra;
-  /* exponential from ~1 s with +-25 % jitter, capped at 60 s per wait */
-  double wait = pow(2.0, attempt) * (0.75 + 0.5 * jitter01);
-  return wait > 60.0 ? 60.0 : wait;
-}
-
 /* "error_description" (or "error", or "message") of an error body */
 static char *error_text(const http_response *res) {
   char *d = json_get_str(res->body, res->body_len, "error_description");
@@ -332,7 +318,9 @@ static int fetch(identity *id, const char *resource, const id_selector *sel,
   id->source->endpoint(id, endpoint, sizeof endpoint);
   const char *name = id->source->name;
   double start = mono_s(), scale = id->time_scale;
-  double budget = id->attempt_timeout_ms / 1000.0;
+  /* each request gets --timeout; the whole acquisition, retries included,
+   * 4 x --timeout (or the run's deadline) */
+  double budget = 4 * id->attempt_timeout_ms / 1000.0;
   int gone = 0;
   for (int attempt = 0;; attempt++) {
     http_response res;

@@ -90,11 +90,21 @@ is "$RC" 3 "nothing listening for IMDS: exit 3"
 like "$ERR" "is this an Azure VM" "nothing listening: a hint"
 ok $(elapsed_under "$t0" 3; echo $?) "nothing listening: fails fast"
 
+# a hanging identity endpoint: each try gets --timeout, all of them 4 x --timeout
+simctl reset-log
 simctl fault imds /metadata slow delay=10
 t0=$(secs)
-run "$PAMSH" --timeout 2 "$TMP/unlock.lua"
+run "$PAMSH" --timeout 1 "$TMP/unlock.lua"
 is "$RC" 3 "IMDS hanging: exit 3"
-ok $(elapsed_under "$t0" 5; echo $?) "IMDS hanging: bounded by --timeout"
+like "$ERR" "imds: no token from .*Timeout" "IMDS hanging: a timeout, named"
+ok $(elapsed_under "$t0" 6; echo $?) "IMDS hanging: bounded by 4 x --timeout"
+ok $([ "$(simctl count imds /metadata)" -ge 2 ]; echo $?) "IMDS hanging: the timeout was retried"
 simctl clear
+
+simctl reset-log
+simctl fault imds /metadata slow delay=3 count=1
+run "$PAMSH" --timeout 1 "$TMP/unlock.lua"
+is "$RC" 0 "IMDS slow once: retried after the timeout, exit 0"
+is "$(simctl count imds /metadata)" 2 "IMDS slow once: two requests"
 
 done_testing

@@ -7,6 +7,7 @@ void test_jwt(void);
 void test_redact(void);
 void test_url(void);
 void test_timeparse(void);
+void test_backoff(void);
 
 int main(void)
 {
@@ -15,5 +16,6 @@ int main(void)
   test_redact();
   test_url();
   test_timeparse();
+  test_backoff();
   return done_testing();
 }
