@@ -77,7 +77,28 @@ FAULT_KEYS = {"target", "path", "mode", "count", "method", "status", "body",
               "retry_after", "content_type", "delay", "size", "location"}
 
 SET_KEYS = ("token_lifetime", "session_ttl", "system_assigned", "user_assigned",
-            "resource")
+            "resource", "imds_aud", "arc_realm")
+
+# the other managed-identity sources: (request-log / fault) target names
+SOURCE_TARGETS = ("appservice", "appservice2017", "arc", "cloudshell", "servicefabric",
+                  "authority")
+TARGETS = ("imds", "pam") + SOURCE_TARGETS
+ROTATE_TARGETS = ("appservice", "appservice2017", "servicefabric", "authority", "arc")
+
+APPSERVICE_PATH = "/msi/token"
+APPSERVICE_API_VERSION = "2019-08-01"
+APPSERVICE2017_PATH = "/MSI/token/"
+APPSERVICE2017_API_VERSION = "2017-09-01"
+ARC_PATH = "/metadata/identity/oauth2/token"
+ARC_API_VERSION = "2020-06-01"
+CLOUDSHELL_PATH = "/oauth2/token"
+SF_PATH = "/metadata/identity/oauth2/token"
+SF_API_VERSION = "2019-07-01-preview"
+FED_AUD = "api://AzureADTokenExchange"
+FED_SUB = "system:serviceaccount:default:pamsh"
+FED_LIFETIME = 3600
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+AUTHORITY_MAX_LIFETIME = 3599
 
 
 # ---------------------------------------------------------------- helpers
