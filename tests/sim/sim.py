@@ -185,6 +185,12 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost,IP:127.0.0.1
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[sf_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1
+subjectKeyIdentifier = hash
 """
 
 
@@ -207,33 +213,82 @@ def make_ca(d, name, cn, cnf):
 
 def make_certs(d):
     """CA (ca.pem/ca.key), server cert for localhost/127.0.0.1 signed by it
-    (server.pem/server.key) and an unrelated CA (wrong-ca.pem) for negative
-    tests.  Reused when already present in DIR."""
+    (server.pem/server.key), an unrelated CA (wrong-ca.pem) for negative
+    tests, and the Service Fabric endpoint's own self-signed certificate
+    (sf.pem/sf.key: CN=servicefabric-sim, IP:127.0.0.1, not from the test
+    CA).  Each set is reused when already present in DIR."""
     files = ["ca.pem", "ca.key", "server.pem", "server.key", "wrong-ca.pem"]
-    if all(os.path.exists(os.path.join(d, f)) for f in files):
+    need_main = not all(os.path.exists(os.path.join(d, f)) for f in files)
+    need_sf = not all(os.path.exists(os.path.join(d, f)) for f in ("sf.pem", "sf.key"))
+    if not need_main and not need_sf:
         return
     old = os.umask(0o077)
     try:
         cnf = os.path.join(d, "openssl.cnf")
         with open(cnf, "w") as f:
             f.write(OPENSSL_CNF)
-        make_ca(d, "ca", "pamsh-sim test CA", cnf)
-        make_ca(d, "wrong-ca", "pamsh-sim unrelated CA", cnf)
-        csr = os.path.join(d, "server.csr")
-        _openssl("req", "-config", cnf, "-new", "-newkey", "ec",
-                 "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                 "-keyout", os.path.join(d, "server.key"), "-out", csr,
-                 "-subj", "/CN=localhost")
-        _openssl("x509", "-req", "-in", csr,
-                 "-CA", os.path.join(d, "ca.pem"), "-CAkey", os.path.join(d, "ca.key"),
-                 "-set_serial", str(secrets.randbits(63) | 1), "-days", "30", "-sha256",
-                 "-extfile", cnf, "-extensions", "srv_ext",
-                 "-out", os.path.join(d, "server.pem"))
-        os.unlink(csr)
+        if need_main:
+            make_ca(d, "ca", "pamsh-sim test CA", cnf)
+            make_ca(d, "wrong-ca", "pamsh-sim unrelated CA", cnf)
+            csr = os.path.join(d, "server.csr")
+            _openssl("req", "-config", cnf, "-new", "-newkey", "ec",
+                     "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                     "-keyout", os.path.join(d, "server.key"), "-out", csr,
+                     "-subj", "/CN=localhost")
+            _openssl("x509", "-req", "-in", csr,
+                     "-CA", os.path.join(d, "ca.pem"), "-CAkey", os.path.join(d, "ca.key"),
+                     "-set_serial", str(secrets.randbits(63) | 1), "-days", "30", "-sha256",
+                     "-extfile", cnf, "-extensions", "srv_ext",
+                     "-out", os.path.join(d, "server.pem"))
+            os.unlink(csr)
+        if need_sf:
+            _openssl("req", "-config", cnf, "-x509", "-newkey", "ec",
+                     "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                     "-keyout", os.path.join(d, "sf.key"),
+                     "-out", os.path.join(d, "sf.pem"),
+                     "-days", "30", "-sha256", "-subj", "/CN=servicefabric-sim",
+                     "-set_serial", str(secrets.randbits(63) | 1),
+                     "-extensions", "sf_ext")
     finally:
         os.umask(old)
-    for f in ("ca.pem", "server.pem", "wrong-ca.pem"):
+    for f in ("ca.pem", "server.pem", "wrong-ca.pem", "sf.pem"):
         os.chmod(os.path.join(d, f), 0o644)
+
+
+def cert_thumbprint(pem_file):
+    """SHA-1 of the certificate's DER, upper-case hex without colons."""
+    with open(pem_file) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    return hashlib.sha1(der).hexdigest().upper()
+
+
+def server_context(d, name):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(os.path.join(d, name + ".pem"), os.path.join(d, name + ".key"))
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def parse_query(query):
+    """dict of a query string; ValueError on duplicates or bad syntax."""
+    try:
+        params = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    except ValueError:
+        raise ValueError("Malformed query string")
+    names = [k for k, _ in params]
+    dups = sorted(set(k for k in names if names.count(k) > 1))
+    if dups:
+        raise ValueError("Duplicate query parameter(s): " + ", ".join(dups))
+    return dict(params)
+
+
+def date_2017(epoch):
+    """App Service 2017 style: M/d/yyyy h:mm:ss AM +00:00 (UTC)."""
+    t = time.gmtime(epoch)
+    return "%d/%d/%d %d:%02d:%02d %s +00:00" % (
+        t.tm_mon, t.tm_mday, t.tm_year, t.tm_hour % 12 or 12, t.tm_min, t.tm_sec,
+        "AM" if t.tm_hour < 12 else "PM")
 
 
 # ---------------------------------------------------------------- state
