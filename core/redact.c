@@ -386,11 +386,41 @@ static size_t redact_form_value(buf *b, const unsigned char *s, size_t len,
   return e;
 }
 
+/* CAS tickets ("TGT-1-abc...", "ST-2-def...", "PT-..."): the ticket-granting
+ * ticket travels in a Location header and a request path, the service
+ * ticket as a whole response body.  Returns the length of the ticket run
+ * starting at s[i] (prefix included), or 0. */
+static size_t cas_ticket_span(const unsigned char *s, size_t len, size_t i)
+{
+  if (i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == '-' || s[i - 1] == '_'))
+    return 0;
+  size_t p;
+  if (len - i >= 4 && memcmp(s + i, "TGT-", 4) == 0)
+    p = 4;
+  else if (len - i >= 3 && (memcmp(s + i, "ST-", 3) == 0 || memcmp(s + i, "PT-", 3) == 0))
+    p = 3;
+  else
+    return 0;
+  size_t e = i + p;
+  while (e < len && (is_alnum(s[e]) || s[e] == '-' || s[e] == '_' || s[e] == '.'))
+    e++;
+  return e - (i + p) >= 8 ? e - i : 0;
+}
+
 static void redact_into(buf *b, const unsigned char *s, size_t len)
 {
   size_t i = 0, nojwt_until = 0;
   while (i < len && !b->oom) {
     unsigned char c = s[i];
+    if (c == 'T' || c == 'S' || c == 'P') {
+      size_t n = cas_ticket_span(s, len, i);
+      if (n > 0) {
+        put(b, s + i, c == 'T' ? 4 : 3);
+        put_redacted(b);
+        i += n;
+        continue;
+      }
+    }
     if (c == 'e' && i >= nojwt_until && len - i >= 3 && s[i + 1] == 'y' &&
         s[i + 2] == 'J') {
       size_t n = jwt_span((const char *)s + i, len - i);

@@ -319,7 +319,18 @@ class Sim:
             "system_assigned": bool(data.get("system_assigned", True)),
             "user_assigned": bool(data.get("user_assigned", True)),
             "resource": args.resource,
+            "imds_aud": "",
+            "arc_realm": "",
         }
+        # secrets of the sources that want one (simctl rotate replaces them)
+        self.secrets = {"appservice": str(uuid.uuid4()),
+                        "appservice2017": str(uuid.uuid4()),
+                        "servicefabric": secrets.token_urlsafe(32)}
+        self.arc_key_dir = args.arc_key_dir
+        self.arc_keys = {}                 # key text -> key file path
+        self.fed_file = os.path.join(self.dir, "federated-token")
+        self.fed_current = None            # jti of the federated token in the file
+        self.fed_revoked = set()           # jtis of rotated-out federated tokens
         self.types = {str(t["id"]): t for t in data["record_types"]}
         self.folders = {}
         for fo in data["folders"]:
@@ -362,8 +373,8 @@ class Sim:
             raise ValueError("unknown fault field(s): %s (known: %s)"
                              % (", ".join(sorted(unknown)), ", ".join(sorted(FAULT_KEYS))))
         f = dict(spec)
-        if f.get("target") not in ("imds", "pam"):
-            raise ValueError("fault target must be imds or pam")
+        if f.get("target") not in TARGETS:
+            raise ValueError("fault target must be one of: " + ", ".join(TARGETS))
         if f.get("mode") not in FAULT_MODES:
             raise ValueError("fault mode must be one of: " + ", ".join(FAULT_MODES))
         f["path"] = str(f.get("path") or "")
@@ -452,12 +463,16 @@ class Sim:
                 claims.pop(k, None)
             else:
                 claims[k] = v
-        head = b64u(jdump({"typ": "JWT", "alg": "HS256", "kid": "sim"}).encode())
+        return self.sign(claims), claims
+
+    def sign(self, claims, kid="sim"):
+        head = b64u(jdump({"typ": "JWT", "alg": "HS256", "kid": kid}).encode())
         body = b64u(jdump(claims).encode())
         sig = hmac.new(self.key, ("%s.%s" % (head, body)).encode(), hashlib.sha256).digest()
-        return "%s.%s.%s" % (head, body, b64u(sig)), claims
+        return "%s.%s.%s" % (head, body, b64u(sig))
 
-    def verify(self, token):
+    def check_signature(self, token):
+        """The claims of a JWT signed with the simulator's key, else AuthFail."""
         parts = token.split(".")
         if len(parts) != 3:
             raise AuthFail("malformed token")
@@ -475,6 +490,128 @@ class Sim:
                         hashlib.sha256).digest()
         if not hmac.compare_digest(want, sig):
             raise AuthFail("bad signature")
+        return claims
+
+    def issue(self, ident, resource, overrides=None):
+        """(token, claims, lifetime) for a token source's answer."""
+        with self.lock:
+            lifetime = int(self.settings["token_lifetime"])
+        token, claims = self.mint(ident, resource, lifetime, overrides)
+        return token, claims, lifetime
+
+    def system_identity(self):
+        for i in self.visible_identities():
+            if i["type"] == "system":
+                return i
+        raise AuthFail("No system-assigned managed identity is enabled")
+
+    def identity_by_client_id(self, client_id):
+        for i in self.identities:
+            if i["client_id"].lower() == client_id.lower():
+                return i
+        return None
+
+    # -- secrets, Arc key files, federated token
+    def secret_ok(self, target, got):
+        """got: the list of values of the secret header (None when absent)."""
+        with self.lock:
+            want = self.secrets[target]
+        return (got is not None and len(got) == 1
+                and hmac.compare_digest(got[0].encode(), want.encode()))
+
+    def arc_challenge(self):
+        """Path for `WWW-Authenticate: Basic realm=`: a fresh key file in the
+        key directory, or the arc_realm setting when set."""
+        with self.lock:
+            realm = self.settings["arc_realm"]
+        if realm:
+            return realm
+        d = self.arc_key_dir
+        if not os.path.isdir(d):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+            os.chmod(d, 0o700)
+        key = secrets.token_hex(32)
+        path = os.path.join(d, "%s.key" % uuid.uuid4())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        with self.lock:
+            self.arc_keys[key] = path
+        return path
+
+    def arc_key_ok(self, key):
+        with self.lock:
+            return any(hmac.compare_digest(key.encode(), k.encode()) for k in self.arc_keys)
+
+    def write_federated(self):
+        """Write a new federated (service-account) token to DIR/federated-token;
+        the one it replaces is refused from then on.  Returns the token."""
+        now = int(time.time())
+        jti = str(uuid.uuid4())
+        claims = {
+            "aud": FED_AUD, "exp": now + FED_LIFETIME, "iat": now, "nbf": now,
+            "iss": "https://oidc.prod-aks.azure.com/%s/" % self.tenant,
+            "jti": jti, "sub": FED_SUB,
+            "kubernetes.io": {"namespace": "default",
+                              "serviceaccount": {"name": "pamsh", "uid": str(uuid.uuid4())}},
+        }
+        token = self.sign(claims, "sim-oidc")
+        tmp = "%s.tmp.%d" % (self.fed_file, os.getpid())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token)
+        with self.lock:
+            os.replace(tmp, self.fed_file)
+            if self.fed_current:
+                self.fed_revoked.add(self.fed_current)
+            self.fed_current = jti
+        return token
+
+    def verify_assertion(self, token):
+        """Claims of an acceptable federated token, else AuthFail(reason)."""
+        claims = self.check_signature(token)
+        aud = claims.get("aud")
+        auds = aud if isinstance(aud, list) else [aud]
+        if FED_AUD not in auds:
+            raise AuthFail("assertion audience %s is not %s" % (jdump(aud), FED_AUD))
+        exp, nbf = claims.get("exp"), claims.get("nbf", 0)
+        if not isinstance(exp, (int, float)) or not isinstance(nbf, (int, float)):
+            raise AuthFail("malformed assertion")
+        now = time.time()
+        if now >= exp:
+            raise AuthFail("assertion expired")
+        if nbf > now + 300:
+            raise AuthFail("assertion not yet valid")
+        with self.lock:
+            if claims.get("jti") in self.fed_revoked:
+                raise AuthFail("assertion was replaced by a newer federated token")
+        return claims
+
+    def rotate(self, target):
+        """New secret (or federated token; or, for arc, forget every issued key)."""
+        if target not in ROTATE_TARGETS:
+            raise ValueError("rotate: TARGET must be one of " + ", ".join(ROTATE_TARGETS))
+        if target == "authority":
+            return self.write_federated()
+        if target == "arc":
+            with self.lock:
+                paths = list(self.arc_keys.values())
+                self.arc_keys.clear()
+            for p in paths:
+                try:
+                    os.unlink(p)
+                except OSError:
+                    pass
+            return ""
+        new = (secrets.token_urlsafe(32) if target == "servicefabric"
+               else str(uuid.uuid4()))
+        with self.lock:
+            self.secrets[target] = new
+        return new
+
+    def verify(self, token):
+        claims = self.check_signature(token)
         with self.lock:
             resource = self.settings["resource"]
         aud = claims.get("aud")
@@ -833,7 +970,8 @@ class ImdsHandler(Base):
             return self.err(400, "invalid_request", str(e))
         with self.sim.lock:
             lifetime = self.sim.settings["token_lifetime"]
-        token, claims = self.sim.mint(ident, resource, lifetime)
+            aud = self.sim.settings["imds_aud"]
+        token, claims = self.sim.mint(ident, resource, lifetime, {"aud": aud} if aud else None)
         self.respond(200, jdump({
             "access_token": token,
             "client_id": ident["client_id"],
@@ -844,6 +982,338 @@ class ImdsHandler(Base):
             "resource": resource,
             "token_type": "Bearer",
         }))
+
+
+# ---------------------------------------------------------------- other sources
+
+class SourceBase(Base):
+    """Shared checks of the non-IMDS managed-identity sources; subclasses set
+    target, PATH, METHOD and err()."""
+    PATH = "/"
+    METHOD = "GET"
+
+    def fault_error_body(self, status):
+        return self.error_body(status, "Simulated HTTP %d %s" % (status, reason(status)),
+                               reason(status).replace(" ", "").replace("-", ""))
+
+    def error_body(self, status, msg, code):
+        return jdump({"error": code, "error_description": msg})
+
+    def err(self, status, msg, code="invalid_request", headers=()):
+        self.respond(status, self.error_body(status, msg, code), "application/json", headers)
+
+    def route(self, path, query, body):
+        if path != self.PATH:
+            return self.err(404, "The requested path was not found", "not_found")
+        if self.command != self.METHOD:
+            return self.err(405, "Method not allowed", "method_not_allowed",
+                            [("Allow", self.METHOD)])
+        try:
+            q = parse_query(query)
+        except ValueError as e:
+            return self.err(400, str(e), "invalid_request")
+        return self.serve(q, body)
+
+    def selector(self, q, names):
+        """(identity field, value) of the one selector present, or (None,
+        None); names maps query names to identity fields.  ValueError when
+        several are present."""
+        sel = [k for k in names if k in q]
+        if len(sel) > 1:
+            raise ValueError("Only one of %s may be specified" % ", ".join(names))
+        return (names[sel[0]], q[sel[0]]) if sel else (None, None)
+
+    def form(self, body):
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return None
+        try:
+            return parse_query(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+class AppServiceHandler(SourceBase):
+    """App Service 2019: GET /msi/token?api-version=2019-08-01&resource=R
+    [&client_id=|&principal_id=|&mi_res_id=], header X-IDENTITY-HEADER."""
+    target = "appservice"
+    PATH = APPSERVICE_PATH
+    SECRET_HEADER = "X-IDENTITY-HEADER"
+    API_VERSION = APPSERVICE_API_VERSION
+    SELECTORS = {"client_id": "client_id", "principal_id": "object_id",
+                 "mi_res_id": "msi_res_id"}
+
+    def error_body(self, status, msg, code):
+        return jdump({"statusCode": status, "message": msg,
+                      "correlationId": str(uuid.uuid4())})
+
+    def serve(self, q, body):
+        if not self.sim.secret_ok(self.target, self.headers.get_all(self.SECRET_HEADER)):
+            return self.err(401, "The %s header is missing or does not match; access "
+                            "denied" % self.SECRET_HEADER)
+        if q.get("api-version") != self.API_VERSION:
+            return self.err(400, "Missing or unsupported api-version (the simulator "
+                            "accepts %s)" % self.API_VERSION)
+        resource = q.get("resource", "")
+        if not resource:
+            return self.err(400, "The resource parameter is required")
+        try:
+            field, value = self.selector(q, self.SELECTORS)
+            ident = self.sim.find_identity(field, value)
+        except (ValueError, AuthFail) as e:
+            return self.err(400, "Unable to load the proper Managed Identity: %s" % e)
+        token, claims, lifetime = self.sim.issue(ident, resource)
+        self.respond(200, jdump(self.answer(ident, resource, token, claims)))
+
+    def answer(self, ident, resource, token, claims):
+        return {"access_token": token, "expires_on": str(claims["exp"]),
+                "resource": resource, "token_type": "Bearer",
+                "client_id": ident["client_id"]}
+
+
+class AppService2017Handler(AppServiceHandler):
+    """App Service 2017: GET /MSI/token/?api-version=2017-09-01&resource=R
+    [&clientid=], header `secret`."""
+    target = "appservice2017"
+    PATH = APPSERVICE2017_PATH
+    SECRET_HEADER = "secret"
+    API_VERSION = APPSERVICE2017_API_VERSION
+    SELECTORS = {"clientid": "client_id"}
+
+    def answer(self, ident, resource, token, claims):
+        return {"access_token": token, "expires_on": date_2017(claims["exp"]),
+                "resource": resource, "token_type": "Bearer"}
+
+
+class ArcHandler(SourceBase):
+    """Azure Arc (himds): GET /metadata/identity/oauth2/token?api-version=
+    2020-06-01&resource=R with `Metadata: true`; 401 Basic realm=<key file>
+    first, then `Authorization: Basic <key file contents>`."""
+    target = "arc"
+    PATH = ARC_PATH
+    SELECTORS = ("client_id", "object_id", "msi_res_id", "mi_res_id", "principal_id")
+
+    def serve(self, q, body):
+        if self.headers.get_all("Metadata") != ["true"]:
+            return self.err(400, "Required metadata header not specified")
+        if q.get("api-version") != ARC_API_VERSION:
+            return self.err(400, "Missing or unsupported api-version (the simulator "
+                            "accepts %s)" % ARC_API_VERSION)
+        resource = q.get("resource", "")
+        if not resource:
+            return self.err(400, "Required audience parameter not specified")
+        sel = [k for k in self.SELECTORS if k in q]
+        if sel:
+            return self.err(400, "Azure Arc supports only the system-assigned identity; "
+                            "%s is not accepted" % sel[0])
+        try:
+            ident = self.sim.system_identity()
+        except AuthFail as e:
+            return self.err(400, str(e))
+        auth = self.headers.get_all("Authorization")
+        if auth is None:
+            try:
+                realm = self.sim.arc_challenge()
+            except OSError as e:
+                self.sim.note("arc: cannot write a key file: %s" % e)
+                return self.err(500, "cannot create the key file", "internal_error")
+            return self.err(401, "Authentication required: send the contents of the key "
+                            "file named in WWW-Authenticate", "unauthorized",
+                            [("WWW-Authenticate", "Basic realm=%s" % realm)])
+        scheme, _, key = auth[0].partition(" ")
+        if len(auth) != 1 or scheme.lower() != "basic" or not self.sim.arc_key_ok(key):
+            return self.err(401, "The key in the Authorization header is not valid",
+                            "unauthorized")
+        token, claims, lifetime = self.sim.issue(ident, resource)
+        self.respond(200, jdump({
+            "access_token": token,
+            "client_id": ident["client_id"],
+            "expires_in": str(lifetime),
+            "expires_on": str(claims["exp"]),
+            "ext_expires_in": str(lifetime),
+            "not_before": str(claims["nbf"]),
+            "resource": resource,
+            "token_type": "Bearer",
+        }))
+
+
+class CloudShellHandler(SourceBase):
+    """Cloud Shell: POST /oauth2/token, `Metadata: true`, form resource=R."""
+    target = "cloudshell"
+    PATH = CLOUDSHELL_PATH
+    METHOD = "POST"
+    SELECTORS = ("client_id", "object_id", "msi_res_id", "mi_res_id", "principal_id")
+
+    def serve(self, q, body):
+        if self.headers.get_all("Metadata") != ["true"]:
+            return self.err(400, "Required metadata header not specified")
+        form = self.form(body)
+        if form is None:
+            return self.err(400, "Expected a form body (application/x-www-form-urlencoded)")
+        resource = form.get("resource", "")
+        if not resource:
+            return self.err(400, "Required resource parameter not specified")
+        sel = [k for k in self.SELECTORS if k in form or k in q]
+        if sel:
+            return self.err(400, "Cloud Shell offers only the signed-in user's identity; "
+                            "%s is not accepted" % sel[0])
+        try:
+            ident = self.sim.system_identity()
+        except AuthFail as e:
+            return self.err(400, str(e))
+        token, claims, lifetime = self.sim.issue(ident, resource)
+        self.respond(200, jdump({
+            "access_token": token,
+            "refresh_token": "",
+            "expires_in": str(lifetime),
+            "expires_on": str(claims["exp"]),
+            "not_before": str(claims["nbf"]),
+            "resource": resource,
+            "token_type": "Bearer",
+        }))
+
+
+class ServiceFabricHandler(SourceBase):
+    """Service Fabric: HTTPS (own self-signed certificate) GET
+    /metadata/identity/oauth2/token?api-version=2019-07-01-preview&resource=R,
+    header `Secret`."""
+    target = "servicefabric"
+    PATH = SF_PATH
+    SELECTORS = ("client_id", "object_id", "msi_res_id", "mi_res_id", "principal_id")
+
+    def error_body(self, status, msg, code):
+        return jdump({"error": {"correlationId": str(uuid.uuid4()), "code": code,
+                                "message": msg}})
+
+    def serve(self, q, body):
+        got = self.headers.get_all("Secret")
+        if got is None:
+            return self.err(401, "Secret is not found in the request headers.",
+                            "SecretHeaderNotFound")
+        if not self.sim.secret_ok(self.target, got):
+            return self.err(401, "The Secret header does not match.", "SecretHeaderInvalid")
+        if q.get("api-version") != SF_API_VERSION:
+            return self.err(400, "Missing or unsupported api-version (the simulator "
+                            "accepts %s)" % SF_API_VERSION, "InvalidApiVersion")
+        resource = q.get("resource", "")
+        if not resource:
+            return self.err(400, "Value cannot be null or empty. Parameter name: resource",
+                            "ArgumentNullOrEmpty")
+        sel = [k for k in self.SELECTORS if k in q]
+        if sel:
+            return self.err(400, "The identity is chosen by the application manifest; "
+                            "%s is not accepted" % sel[0], "InvalidParameter")
+        try:
+            ident = self.sim.system_identity()
+        except AuthFail as e:
+            return self.err(400, str(e), "ManagedIdentityNotFound")
+        token, claims, lifetime = self.sim.issue(ident, resource)
+        self.respond(200, jdump({"token_type": "Bearer", "access_token": token,
+                                 "expires_on": claims["exp"], "resource": resource}))
+
+
+class AuthorityHandler(SourceBase):
+    """Entra ID token endpoint for workload identity (HTTPS, test CA):
+    POST /<tenant>/oauth2/v2.0/token, client credentials with a federated
+    client assertion."""
+    target = "authority"
+
+    def error_body(self, status, msg, code):
+        # fault bodies: code is a camel-case reason; use a generic AADSTS code
+        return self.aad_body("temporarily_unavailable" if status >= 500 else "invalid_request",
+                             90000 + status, msg)
+
+    def aad_body(self, error, code, desc):
+        ts = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+        trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+        return jdump({
+            "error": error,
+            "error_description": "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\n"
+                                 "Timestamp: %s" % (code, desc, trace, corr, ts),
+            "error_codes": [code], "timestamp": ts, "trace_id": trace,
+            "correlation_id": corr,
+            "error_uri": "https://login.microsoftonline.com/error?code=%d" % code,
+        })
+
+    def aad(self, status, error, code, desc):
+        self.respond(status, self.aad_body(error, code, desc))
+
+    def route(self, path, query, body):
+        seg = path.split("/")
+        if len(seg) != 5 or seg[0] or seg[2:] != ["oauth2", "v2.0", "token"] or not seg[1]:
+            return self.respond(404, self.default_error_body(404))
+        tenant = urllib.parse.unquote(seg[1])
+        if self.command != "POST":
+            return self.aad(400, "invalid_request", 900561,
+                            "The endpoint only accepts POST requests. Received a %s request."
+                            % self.command)
+        if tenant.lower() != self.sim.tenant.lower():
+            return self.aad(400, "invalid_request", 90002,
+                            "Tenant '%s' not found. Check to make sure you have the correct "
+                            "tenant ID and are signing into the correct cloud." % tenant)
+        f = self.form(body) or {}
+
+        def missing(name):
+            return self.aad(400, "invalid_request", 900144,
+                            "The request body must contain the following parameter: '%s'."
+                            % name)
+        gt = f.get("grant_type", "")
+        if not gt:
+            return missing("grant_type")
+        if gt != "client_credentials":
+            return self.aad(400, "unsupported_grant_type", 70003,
+                            "The app requested an unsupported grant type '%s'." % gt)
+        cid = f.get("client_id", "")
+        if not cid:
+            return missing("client_id")
+        scope = f.get("scope", "")
+        if not scope:
+            return missing("scope")
+        if " " in scope.strip() or not scope.endswith("/.default") or scope == "/.default":
+            return self.aad(400, "invalid_scope", 1002012,
+                            "The provided value for scope %s is not valid. Client credential "
+                            "flows must have a scope value with /.default suffixed to the "
+                            "resource identifier (application ID URI)." % scope)
+        atype, assertion = f.get("client_assertion_type"), f.get("client_assertion")
+        if not atype and not assertion:
+            return self.aad(401, "invalid_client", 7000218,
+                            "The request body must contain the following parameter: "
+                            "'client_assertion' or 'client_secret'.")
+        if atype != JWT_BEARER:
+            return self.aad(400, "invalid_request", 50027,
+                            "Invalid client_assertion_type '%s': expected %s."
+                            % (atype or "", JWT_BEARER))
+        if not assertion:
+            return missing("client_assertion")
+        ident = self.sim.identity_by_client_id(cid)
+        if ident is None:
+            return self.aad(400, "unauthorized_client", 700016,
+                            "Application with identifier '%s' was not found in the directory "
+                            "'%s'. This can happen if the application has not been installed "
+                            "by the administrator of the tenant or consented to by any user "
+                            "in the tenant. You may have sent your authentication request to "
+                            "the wrong tenant." % (cid, self.sim.tenant))
+        try:
+            self.sim.verify_assertion(assertion)
+        except AuthFail as e:
+            iss = "?"
+            try:
+                iss = json.loads(b64u_dec(assertion.split(".")[1])).get("iss", "?")
+            except (ValueError, IndexError, AttributeError, UnicodeDecodeError):
+                pass
+            self.sim.note("authority: assertion refused: %s" % e)
+            return self.aad(401, "invalid_client", 700211,
+                            "No matching federated identity record found for presented "
+                            "assertion issuer '%s'. Please note that the matching is done "
+                            "using a case-sensitive comparison. Check your federated identity "
+                            "credential Subject, Audience and Issuer against the presented "
+                            "assertion. (simulator: %s)" % (iss, e))
+        resource = scope[:-len("/.default")]
+        with self.sim.lock:
+            lifetime = min(int(self.sim.settings["token_lifetime"]), AUTHORITY_MAX_LIFETIME)
+        token, claims = self.sim.mint(ident, resource, lifetime)
+        self.respond(200, jdump({"token_type": "Bearer", "expires_in": lifetime,
+                                 "ext_expires_in": lifetime, "access_token": token}))
 
 
 # ---------------------------------------------------------------- fake PAM
@@ -1022,7 +1492,7 @@ class PamHandler(Base):
 # ---------------------------------------------------------------- control
 
 class ControlHandler(Base):
-    """POST /control {"action": fault|clear|expire|reset-log|set|mint},
+    """POST /control {"action": fault|clear|expire|reset-log|set|mint|rotate},
     GET /log, /health, /state, /data."""
     target = "control"
     logged = False
@@ -1043,7 +1513,10 @@ class ControlHandler(Base):
             if path == "/state":
                 with sim.lock:
                     text = jdump({"settings": sim.settings, "faults": sim.faults,
-                                  "sessions": len(sim.sessions)})
+                                  "sessions": len(sim.sessions),
+                                  "secrets": sim.secrets,
+                                  "arc_keys": len(sim.arc_keys),
+                                  "federated_token_file": sim.fed_file})
                 return self.respond(200, text)
             if path == "/data":
                 return self.respond(200, jdump(sim.data_dump()))
@@ -1075,8 +1548,11 @@ class ControlHandler(Base):
                 return self.do_set(req)
             if action == "mint":
                 return self.do_mint(req)
-            raise ValueError("unknown action %r (fault, clear, expire, reset-log, set, mint)"
-                             % (action,))
+            if action == "rotate":
+                return self.ok(target=req.get("target"),
+                               value=sim.rotate(str(req.get("target"))))
+            raise ValueError("unknown action %r (fault, clear, expire, reset-log, set, mint, "
+                             "rotate)" % (action,))
         except (ValueError, TypeError, KeyError, UnicodeDecodeError) as e:
             return self.respond(400, jdump({"error": str(e)}))
 
@@ -1093,6 +1569,8 @@ class ControlHandler(Base):
                 new[k] = as_bool(v)
             elif k == "resource":
                 new[k] = str(v)
+            elif k in ("imds_aud", "arc_realm"):
+                new[k] = "" if v is None else str(v)
             else:
                 raise ValueError("set: unknown key %r (keys: %s)" % (k, ", ".join(SET_KEYS)))
         with self.sim.lock:
@@ -1135,6 +1613,8 @@ def main():
     ap.add_argument("--pam-bind", default="127.0.0.1:0")
     ap.add_argument("--pam-http", action="store_true")
     ap.add_argument("--data", default=os.path.join(HERE, "data.json"))
+    ap.add_argument("--arc-key-dir", default=None,
+                    help="where Arc challenges put key files (default DIR/arc-tokens)")
     ap.add_argument("--no-watch-parent", dest="watch_parent", action="store_false",
                     help="keep running when the parent process exits")
     args = ap.parse_args()
@@ -1149,19 +1629,26 @@ def main():
     except FileNotFoundError:
         pass
     make_certs(args.dir)
+    args.arc_key_dir = os.path.abspath(args.arc_key_dir or
+                                       os.path.join(args.dir, "arc-tokens"))
+    if not os.path.isdir(args.arc_key_dir):
+        os.makedirs(args.arc_key_dir, mode=0o700)
+        os.chmod(args.arc_key_dir, 0o700)
 
     sim = Sim(args)
-    ctx = None
-    if not args.pam_http:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(os.path.join(args.dir, "server.pem"),
-                            os.path.join(args.dir, "server.key"))
-        ctx.set_alpn_protocols(["http/1.1"])
+    sim.write_federated()
+    srv_ctx = server_context(args.dir, "server")
     imds = Server(imds_addr, ImdsHandler, sim)
-    pam = Server(pam_addr, PamHandler, sim, ctx)
+    pam = Server(pam_addr, PamHandler, sim, None if args.pam_http else srv_ctx)
     ctl = Server(("127.0.0.1", 0), ControlHandler, sim)
-    for srv in (imds, pam, ctl):
+    lo = ("127.0.0.1", 0)
+    appsvc = Server(lo, AppServiceHandler, sim)
+    appsvc17 = Server(lo, AppService2017Handler, sim)
+    arc = Server(lo, ArcHandler, sim)
+    cshell = Server(lo, CloudShellHandler, sim)
+    sf = Server(lo, ServiceFabricHandler, sim, server_context(args.dir, "sf"))
+    authority = Server(lo, AuthorityHandler, sim, srv_ctx)
+    for srv in (imds, pam, ctl, appsvc, appsvc17, arc, cshell, sf, authority):
         threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.25},
                          daemon=True).start()
 
@@ -1182,6 +1669,19 @@ def main():
         ("SIM_RESOURCE", args.resource),
         ("SIM_PID", os.getpid()),
         ("SIM_DIR", args.dir),
+        ("SIM_APPSERVICE_URL", "http://%s:%d" % host(appsvc) + APPSERVICE_PATH),
+        ("SIM_APPSERVICE_HEADER", sim.secrets["appservice"]),
+        ("SIM_APPSERVICE2017_URL", "http://%s:%d" % host(appsvc17) + APPSERVICE2017_PATH),
+        ("SIM_MSI_SECRET", sim.secrets["appservice2017"]),
+        ("SIM_ARC_URL", "http://%s:%d" % host(arc) + ARC_PATH),
+        ("SIM_ARC_KEY_DIR", args.arc_key_dir),
+        ("SIM_CLOUDSHELL_URL", "http://%s:%d" % host(cshell) + CLOUDSHELL_PATH),
+        ("SIM_SF_URL", "https://%s:%d" % host(sf) + SF_PATH),
+        ("SIM_SF_THUMBPRINT", cert_thumbprint(os.path.join(args.dir, "sf.pem"))),
+        ("SIM_SF_SECRET", sim.secrets["servicefabric"]),
+        ("SIM_AUTHORITY_URL", "https://%s:%d" % host(authority)),
+        ("SIM_TENANT", sim.tenant),
+        ("SIM_FEDERATED_TOKEN_FILE", sim.fed_file),
     ])
     sim.note("started pid %d imds %s pam %s control %s" % (os.getpid(), host(imds),
                                                            host(pam), host(ctl)))

@@ -8,6 +8,7 @@ void test_redact(void);
 void test_url(void);
 void test_timeparse(void);
 void test_backoff(void);
+void test_redact_cas(void);
 
 int main(void)
 {
@@ -17,5 +18,6 @@ int main(void)
   test_url();
   test_timeparse();
   test_backoff();
+  test_redact_cas();
   return done_testing();
 }

@@ -265,3 +265,26 @@ void test_redact(void)
     free(in);
   }
 }
+
+/* CAS tickets in paths, Location headers and bodies */
+void test_redact_cas(void) {
+  static const struct { const char *in, *want; } cases[] = {
+    {"POST /cas/v1/tickets/TGT-1-AbCdEfGh123-cas01 HTTP/1.1",
+     "POST /cas/v1/tickets/TGT-[REDACTED] HTTP/1.1"},
+    {"ST-7-xYzXyZ0123456789-cas01", "ST-[REDACTED]"},
+    {"GET /xtam/?ticket=ST-7-xYzXyZ0123456789 HTTP/1.1", "GET /xtam/?ticket=[REDACTED] HTTP/1.1"},
+    {"PT-3-aaaaaaaaaaaa", "PT-[REDACTED]"},
+    {"TEST-1-abcdefghijk", "TEST-1-abcdefghijk"},
+    {"HOST-12345678", "HOST-12345678"},
+    {"ST-short", "ST-short"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *got = redact_text(cases[i].in, strlen(cases[i].in));
+    is_str(got, cases[i].want, cases[i].in);
+    free(got);
+  }
+  const char *loc = "Location: https://pam/cas/v1/tickets/TGT-1-AbCdEfGh123-cas01\r\n";
+  char *h = redact_header_line(loc, strlen(loc));
+  is_str(h, "Location: https://pam/cas/v1/tickets/TGT-[REDACTED]\r\n", "CAS ticket in a Location header");
+  free(h);
+}
