@@ -30,6 +30,13 @@ static const char usage_text[] =
   "  --timeout SEC           per-request timeout, default 30; token retries stop\n"
   "                          after 4 x SEC (75 s while IMDS answers 410) [PAMSH_TIMEOUT]\n"
   "\n"
+  "Other logins (hosts without a managed identity):\n"
+  "  --login azure|cas       azure (default): managed identity at /landing;    [PAMSH_LOGIN]\n"
+  "                          cas: the CAS REST ticket flow (Federated Sign-In)\n"
+  "  --user NAME             CAS user; the password comes from PAMSH_PASSWORD    [PAMSH_USER]\n"
+  "                          or a no-echo prompt on the terminal, never from argv;\n"
+  "                          without --user, an API token from PAMSH_API_TOKEN\n"
+  "\n"
   "Managed identity:\n"
   "  --resource ID           token audience: the PAM App Registration's client ID [PAMSH_RESOURCE]\n"
   "  --client-id ID          user-assigned identity by client ID                [PAMSH_CLIENT_ID]\n"
@@ -50,6 +57,7 @@ static const char usage_text[] =
   "\n"
   "Output:\n"
   "  -v, --verbose           HTTP trace on stderr, secrets redacted\n"
+  "  --dry-run               requests other than GET/HEAD are printed, not sent\n"
   "  -h, --help              this help\n"
   "  --version               print the version and exit\n"
   "\n"
@@ -84,7 +92,8 @@ typedef struct {
 static const option_spec options[] = {
   OPT("url", url), OPT("resource", resource), OPT("client-id", client_id),
   OPT("object-id", object_id), OPT("msi-res-id", msi_res_id),
-  OPT("imds-url", imds_url), OPT("cacert", cacert),
+  OPT("imds-url", imds_url), OPT("cacert", cacert), OPT("login", login),
+  OPT("user", user), {"dry-run", 0, 0},
   {"timeout", 1, 0}, {"insecure", 0, 0}, {"verbose", 0, 0},
   {"help", 0, 0}, {"version", 0, 0},
 };
@@ -155,6 +164,7 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
     else if (strcmp(o->name, "verbose") == 0) s->verbose = 1;
     else if (strcmp(o->name, "help") == 0) s->help = 1;
     else if (strcmp(o->name, "version") == 0) s->version = 1;
+    else if (strcmp(o->name, "dry-run") == 0) s->dry_run = 1;
     else *(const char **)((char *)s + o->offset) = value;
   }
   if (i < argc) {
@@ -183,6 +193,17 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
   s->timeout_ms = DEFAULT_TIMEOUT_MS;
   if (timeout && parse_seconds(timeout, &s->timeout_ms) != 0) {
     snprintf(msg, (size_t)msglen, "timeout must be a positive number of seconds, not '%s'", timeout);
+    return -1;
+  }
+  if (!s->login) s->login = env("PAMSH_LOGIN");
+  if (!s->login) s->login = "azure";
+  if (strcmp(s->login, "azure") != 0 && strcmp(s->login, "cas") != 0) {
+    snprintf(msg, (size_t)msglen, "--login must be azure or cas, not '%s'", s->login);
+    return -1;
+  }
+  if (!s->user) s->user = env("PAMSH_USER");
+  if (s->user && strcmp(s->login, "cas") != 0) {
+    snprintf(msg, (size_t)msglen, "--user is for --login cas");
     return -1;
   }
   if (!!s->client_id + !!s->object_id + !!s->msi_res_id > 1) {

@@ -21,6 +21,9 @@ typedef struct {
   int insecure;
   long timeout_ms;
   int verbose;
+  int dry_run;            /* requests other than GET/HEAD are shown, not sent */
+  const char *login;      /* "azure" (default) or "cas" */
+  const char *user;       /* CAS user name */
   /* what to run */
   run_mode mode;
   const char **chunks;  /* -e, in order */

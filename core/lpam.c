@@ -6,8 +6,10 @@
  * leaks nothing. */
 #include "lpam.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
 
@@ -15,6 +17,7 @@
 #include "identity.h"
 #include "jwt.h"
 #include "pam.h"
+#include "prompt.h"
 #include "redact.h"
 
 #ifndef PAMSH_VERSION
@@ -34,6 +37,24 @@ typedef struct {
   identity *id;
   pam_session *pam;
 } pamsh_ctx;
+
+static void zero_free(char *s) {
+  if (!s) return;
+  memset(s, 0, strlen(s));
+  free(s);
+}
+
+/* a secret from the environment, removed from it so that child processes
+ * (os.execute, io.popen) do not inherit it; malloc'd */
+static char *take_env_secret(const char *name) {
+  const char *v = getenv(name);
+  char *copy = v && *v ? strdup(v) : NULL;
+  if (v) {
+    memset((char *)v, 0, strlen(v));
+    unsetenv(name);
+  }
+  return copy;
+}
 
 typedef struct {
   http_response res;
@@ -257,10 +278,41 @@ static int ctx_ready(lua_State *L, pamsh_ctx *c) {
   };
   pam_config pc = {.base_url = s->url, .resource = s->resource,
                    .selector = {s->client_id, s->object_id, s->msi_res_id}};
-  if (!c->http) c->http = http_client_new(&hc);
+  char *password = NULL, *api_token = NULL;
+  if (strcmp(s->login, "cas") == 0) {
+    pc.login.method = PAM_LOGIN_CAS;
+    if (s->user) {
+      password = take_env_secret("PAMSH_PASSWORD");
+      if (!password) {
+        char prompt[300];
+        snprintf(prompt, sizeof prompt, "PAM password for %s: ", s->user);
+        password = prompt_secret(prompt);
+      }
+      if (!password) {
+        px_error e = {0};
+        px_set(&e, PX_USAGE, "--login cas --user %s needs a password: set PAMSH_PASSWORD "
+               "or run on a terminal to be asked", s->user);
+        raise_px(L, &e);
+      }
+      pc.login.username = s->user;
+      pc.login.password = password;
+    } else {
+      api_token = take_env_secret("PAMSH_API_TOKEN");
+      if (!api_token) {
+        px_error e = {0};
+        px_set(&e, PX_USAGE, "--login cas needs --user NAME (and a password) or an API "
+               "token in PAMSH_API_TOKEN");
+        raise_px(L, &e);
+      }
+      pc.login.api_token = api_token;
+    }
+  }
   identity_config ic = {.imds_base = s->imds_url, .attempt_timeout_ms = s->timeout_ms};
+  if (!c->http) c->http = http_client_new(&hc);
   if (c->http && !c->id) c->id = identity_new(c->http, &ic);
   if (c->id) c->pam = pam_session_new(c->http, c->id, &pc);
+  zero_free(password);  /* the session holds its own copy */
+  zero_free(api_token);
   if (!c->pam) {
     px_error e = {0};
     px_set(&e, PX_NETWORK, "cannot initialise libcurl");
@@ -335,19 +387,59 @@ static int l_imds_token(lua_State *L) {
 
 /* ---- pam_login ------------------------------------------------------ */
 
+/* a string option that may also be a pam.secret */
+static const char *opt_secret(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  const char *v = NULL;
+  if (luaL_testudata(L, -1, PAMSH_SECRET_MT)) {
+    secret_box *sb = lua_touserdata(L, -1);
+    v = sb->data;
+  } else if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushfstring(L, "option '%s' must be a string or a pam.secret", k);
+      raise_usage(L, lua_tostring(L, -1));
+    }
+    v = lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);  /* still anchored in the table */
+  return v;
+}
+
 static int l_pam_login(lua_State *L) {
   pamsh_ctx *c = ctx_of(L);
-  const char *token = NULL, *url = NULL;
+  const char *url = NULL;
+  pam_credentials cred = {0};
+  int have_cred = 0;
   if (lua_type(L, 1) == LUA_TTABLE) {
-    token = opt_string(L, 1, "token");
     url = opt_string(L, 1, "url");
+    const char *method = opt_string(L, 1, "method");
+    cred.token = opt_secret(L, 1, "token");
+    cred.username = opt_string(L, 1, "username");
+    cred.password = opt_secret(L, 1, "password");
+    cred.api_token = opt_secret(L, 1, "api_token");
+    if (method && strcmp(method, "cas") == 0) {
+      cred.method = PAM_LOGIN_CAS;
+      if (cred.token) return raise_usage(L, "pam_login: method cas takes username/password or api_token, not token");
+      if (!cred.username && !cred.api_token)
+        return raise_usage(L, "pam_login: method cas needs username and password, or api_token");
+      if (cred.username && !cred.password)
+        return raise_usage(L, "pam_login: method cas with a username needs a password");
+      have_cred = 1;
+    } else if (method && strcmp(method, "azure") != 0) {
+      return raise_usage(L, "pam_login: method must be \"azure\" or \"cas\"");
+    } else {
+      if (cred.username || cred.password || cred.api_token)
+        return raise_usage(L, "pam_login: username, password and api_token need method = \"cas\"");
+      have_cred = method != NULL || cred.token != NULL;
+    }
   } else if (!lua_isnoneornil(L, 1)) {
     return raise_usage(L, "pam_login: expected an options table");
   }
   ctx_ready(L, c);
   call_box *b = new_box(L);
   pam_login_info info = {0};
-  if (pam_login(c->pam, token, url, &info, &b->err) != 0) return raise_px(L, &b->err);
+  if (pam_login(c->pam, have_cred ? &cred : NULL, url, &info, &b->err) != 0)
+    return raise_px(L, &b->err);
   lua_createtable(L, 0, 4);
   lua_pushstring(L, info.url);
   lua_setfield(L, -2, "url");
@@ -501,6 +593,19 @@ static int l_pam_request(lua_State *L) {
   }
   size_t blen = 0;
   const char *body = lua_isnil(L, 5) ? NULL : lua_tolstring(L, 5, &blen);
+  if (c->cfg->dry_run && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    /* shown, not sent: the script runs to the end on a synthetic answer */
+    char *shown = body ? redact_text(body, blen) : NULL;
+    fprintf(stderr, "pamsh: dry-run: %s %s%s%s\n", method, path, shown ? " " : "",
+            shown ? shown : "");
+    free(shown);
+    lua_createtable(L, 0, 1);
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "dry_run");
+    lua_pushinteger(L, 0);
+    lua_newtable(L);
+    return 3;
+  }
   ctx_ready(L, c);
   call_box *b = new_box(L);
   if (pam_request(c->pam, method, path, body, blen, ctype, &b->res, &b->err) != 0)
@@ -721,7 +826,15 @@ static int l_test_setenv(lua_State *L) {
 }
 #endif
 
+/* isatty(fd): is standard input (0), output (1) or error (2) a terminal */
+static int l_isatty(lua_State *L) {
+  lua_Integer fd = luaL_optinteger(L, 1, 1);
+  lua_pushboolean(L, fd >= 0 && fd <= 2 && isatty((int)fd));
+  return 1;
+}
+
 static const luaL_Reg core_funcs[] = {
+  {"isatty", l_isatty},
 #ifdef PAMSH_TEST_HOOKS
   {"_test_setenv", l_test_setenv},
 #endif

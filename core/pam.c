@@ -18,7 +18,8 @@ struct pam_session {
   char *resource;
   char *sel_client_id, *sel_object_id, *sel_msi_res_id;
   char *login_url;       /* base URL of the live session */
-  char *given_token;     /* a JWT the script logged in with, for re-login */
+  pam_credentials cred;  /* how the session logged in, for re-login */
+  pam_credentials defaults; /* the configured way (--login) */
   int logged_in;
 };
 
@@ -28,6 +29,31 @@ static void free_secret(char *s) {
   if (!s) return;
   memset(s, 0, strlen(s));
   free(s);
+}
+
+/* ---- credentials kept for re-login ---------------------------------- */
+
+static void cred_free(pam_credentials *c) {
+  free_secret((char *)c->token);
+  free_secret((char *)c->username);
+  free_secret((char *)c->password);
+  free_secret((char *)c->api_token);
+  memset(c, 0, sizeof *c);
+}
+
+static int cred_copy(pam_credentials *dst, const pam_credentials *src) {
+  pam_credentials c = {.method = src->method};
+  c.token = dup_or_null(src->token);
+  c.username = dup_or_null(src->username);
+  c.password = dup_or_null(src->password);
+  c.api_token = dup_or_null(src->api_token);
+  if ((src->token && !c.token) || (src->username && !c.username) ||
+      (src->password && !c.password) || (src->api_token && !c.api_token)) {
+    cred_free(&c);
+    return -1;
+  }
+  *dst = c;
+  return 0;
 }
 
 pam_session *pam_session_new(http_client *http, identity *id, const pam_config *cfg) {
@@ -40,6 +66,10 @@ pam_session *pam_session_new(http_client *http, identity *id, const pam_config *
   s->sel_client_id = dup_or_null(cfg->selector.client_id);
   s->sel_object_id = dup_or_null(cfg->selector.object_id);
   s->sel_msi_res_id = dup_or_null(cfg->selector.msi_res_id);
+  if (cred_copy(&s->defaults, &cfg->login) != 0 || cred_copy(&s->cred, &cfg->login) != 0) {
+    pam_session_free(s);
+    return NULL;
+  }
   return s;
 }
 
@@ -51,7 +81,8 @@ void pam_session_free(pam_session *s) {
   free(s->sel_object_id);
   free(s->sel_msi_res_id);
   free(s->login_url);
-  free_secret(s->given_token);
+  cred_free(&s->cred);
+  cred_free(&s->defaults);
   free(s);
 }
 
@@ -62,8 +93,11 @@ void pam_logout(pam_session *s) {
    * session on our side (no server-side logout endpoint is documented) */
   http_cookies_clear(s->http);
   s->logged_in = 0;
-  free_secret(s->given_token);
-  s->given_token = NULL;
+  /* forget given secrets; the next login uses the configured method */
+  pam_login_method m = s->cred.method;
+  const pam_credentials *d = &s->defaults;
+  cred_free(&s->cred);
+  if (cred_copy(&s->cred, d) != 0) s->cred.method = m;
 }
 
 /* copy at most n bytes of s, trimmed, into a malloc'd string */
@@ -126,7 +160,175 @@ static int is_login_redirect(long status, const http_response *res) {
   return yes;
 }
 
-int pam_login(pam_session *s, const char *token, const char *url,
+/* POST a form; res filled, 0 or -1 with err (transport) */
+static int post_form(pam_session *s, const char *url, const char *form,
+                     http_response *res, px_error *err) {
+  static const char *const headers[] = {
+    "Content-Type: application/x-www-form-urlencoded",
+    "Accept: application/json, text/html;q=0.5, text/plain;q=0.4", NULL};
+  http_request req = {.method = "POST", .url = url, .headers = headers,
+                      .body = form, .body_len = strlen(form)};
+  return http_perform(s->http, &req, res, err);
+}
+
+/* "name=<enc value>" appended to a form being built; secret-safe */
+static char *form_add(char *form, const char *name, const char *value) {
+  if (!form) return NULL;
+  char *enc = url_encode(value, strlen(value));
+  size_t n = strlen(form) + strlen(name) + (enc ? strlen(enc) : 0) + 3;
+  char *out = enc ? malloc(n) : NULL;
+  if (out) snprintf(out, n, "%s%s%s=%s", form, *form ? "&" : "", name, enc);
+  free_secret(enc);
+  free_secret(form);
+  return out;
+}
+
+static void login_failed(px_error *err, const char *where, const http_response *res,
+                         const char *hint) {
+  char *why = pam_error_text(res->body, res->body_len);
+  if (res->status >= 200 && res->status < 400)
+    px_set(err, PX_AUTH, "login failed at %s: HTTP %ld without a session cookie%s%s (%s)",
+           where, res->status, why ? ": " : "", why ? why : "", hint);
+  else
+    px_set(err, PX_AUTH, "login refused by %s: HTTP %ld%s%s (%s)", where, res->status,
+           why ? ": " : "", why ? why : "", hint);
+  err->status = res->status;
+  free(why);
+}
+
+/* Azure: POST <base>/landing, form azure=<JWT> -> a session cookie */
+static int login_azure(pam_session *s, const char *base, const char *jwt,
+                       long *status, px_error *err) {
+  char *landing = url_join(base, "/landing");
+  char *form = form_add(strdup(""), "azure", jwt);
+  if (!landing || !form) {
+    free(landing);
+    free_secret(form);
+    px_set(err, PX_NETWORK, "out of memory");
+    return -1;
+  }
+  http_response res;
+  int rc = post_form(s, landing, form, &res, err);
+  free_secret(form);
+  if (rc == 0) {
+    *status = res.status;
+    if (!(res.status >= 200 && res.status < 400 && http_sets_cookie(&res))) {
+      login_failed(err, landing, &res,
+                   res.status >= 200 && res.status < 400
+                     ? "is xtam.landing.azure_auth=true on the server?"
+                     : "check that --resource is the PAM App Registration's client ID "
+                       "and that the identity may sign in");
+      rc = -1;
+    }
+    http_response_free(&res);
+  }
+  free(landing);
+  return rc;
+}
+
+/* CAS REST protocol: tickets -> ticket-granting ticket (Location) ->
+ * service ticket -> GET <base>/?ticket=ST -> a session cookie.  Every
+ * ticket is a credential: none of them is kept or shown. */
+static int login_cas(pam_session *s, const char *base, const pam_credentials *c,
+                     long *status, px_error *err) {
+  url_origin_t o;
+  char origin[320], tickets[400];
+  url_origin(base, &o);
+  url_origin_key(&o, origin, sizeof origin);
+  snprintf(tickets, sizeof tickets, "%s/cas/v1/tickets", origin);
+
+  char *form = strdup("");
+  if (c->username) {
+    form = form_add(form, "username", c->username);
+    form = form_add(form, "password", c->password ? c->password : "");
+  } else {
+    /* (unconfirmed) the form field that carries an API token */
+    form = form_add(form, "token", c->api_token);
+  }
+  char *service = url_join(base, "");
+  if (!form || !service) {
+    free_secret(form);
+    free(service);
+    px_set(err, PX_NETWORK, "out of memory");
+    return -1;
+  }
+  http_response res;
+  int rc = post_form(s, tickets, form, &res, err);
+  free_secret(form);
+  if (rc != 0) {
+    free(service);
+    return -1;
+  }
+  *status = res.status;
+  char *tgt = res.status == 201 ? http_header(&res, "Location") : NULL;
+  if (!tgt) {
+    login_failed(err, tickets, &res, res.status == 201
+                   ? "the CAS answer named no ticket-granting ticket"
+                   : "check the user name and password (or API token) and that the "
+                     "server has the Federated Sign-In module");
+    http_response_free(&res);
+    free(service);
+    return -1;
+  }
+  http_response_free(&res);
+  char *tgt_url = url_join(origin, tgt);
+  free_secret(tgt);
+  url_origin_t to;
+  if (!tgt_url || url_origin(tgt_url, &to) != 0 || strcmp(to.host, o.host) != 0 ||
+      strcmp(to.scheme, o.scheme) != 0 || to.port != o.port) {
+    /* credentials go to the PAM origin only */
+    free_secret(tgt_url);
+    free(service);
+    px_set(err, PX_AUTH, "login refused: CAS at %s pointed its ticket elsewhere", tickets);
+    return -1;
+  }
+  form = form_add(strdup(""), "service", service);
+  rc = form ? post_form(s, tgt_url, form, &res, err) : -1;
+  free_secret(form);
+  free_secret(tgt_url);
+  if (rc != 0) {
+    if (!form) px_set(err, PX_NETWORK, "out of memory");
+    free(service);
+    return -1;
+  }
+  *status = res.status;
+  char *st = NULL;
+  if (res.status == 200 && res.body_len > 0 && res.body_len < 4096) st = trimmed(res.body, res.body_len);
+  if (!st || !*st) {
+    login_failed(err, "the CAS ticket-granting ticket", &res,
+                 "the CAS server issued no service ticket");
+    free_secret(st);
+    http_response_free(&res);
+    free(service);
+    return -1;
+  }
+  http_response_free(&res);
+  char *enc = url_encode(st, strlen(st));
+  free_secret(st);
+  size_t n = strlen(service) + (enc ? strlen(enc) : 0) + 16;
+  char *url = enc ? malloc(n) : NULL;
+  if (url) snprintf(url, n, "%s%sticket=%s", service, strchr(service, '?') ? "&" : "?", enc);
+  free_secret(enc);
+  free(service);
+  if (!url) {
+    px_set(err, PX_NETWORK, "out of memory");
+    return -1;
+  }
+  static const char *const headers[] = {"Accept: text/html, application/json", NULL};
+  http_request req = {.method = "GET", .url = url, .headers = headers};
+  rc = http_perform(s->http, &req, &res, err);
+  free_secret(url);
+  if (rc != 0) return -1;
+  *status = res.status;
+  if (!(res.status >= 200 && res.status < 400 && http_sets_cookie(&res))) {
+    login_failed(err, "the PAM service URL", &res, "the service ticket was not accepted");
+    rc = -1;
+  }
+  http_response_free(&res);
+  return rc;
+}
+
+int pam_login(pam_session *s, const pam_credentials *cred, const char *url,
               pam_login_info *info, px_error *err) {
   const char *base = url ? url : s->base_url;
   url_origin_t o;
@@ -138,9 +340,15 @@ int pam_login(pam_session *s, const char *token, const char *url,
     px_set(err, PX_USAGE, "not an http(s) URL: %s", base);
     return -1;
   }
-  const char *jwt = token, *source = "token";
+  const pam_credentials *c = cred ? cred : &s->cred;
+  if (c->method == PAM_LOGIN_CAS && !c->api_token && !c->username) {
+    px_set(err, PX_USAGE, "CAS login needs a user name and password, or an API token");
+    return -1;
+  }
+  const char *source = c->method == PAM_LOGIN_CAS ? "cas" : "token";
   long long expires_on = 0;
-  if (!jwt) {
+  const char *jwt = c->token;
+  if (c->method == PAM_LOGIN_AZURE && !jwt) {
     id_selector sel = {s->sel_client_id, s->sel_object_id, s->sel_msi_res_id};
     const id_token *t = identity_get(s->id, s->resource, &sel, err);
     if (!t) return -1;
@@ -148,60 +356,19 @@ int pam_login(pam_session *s, const char *token, const char *url,
     source = t->source;
     expires_on = t->expires_on;
   }
-  char *enc = url_encode(jwt, strlen(jwt));
-  char *landing = url_join(base, "/landing");
-  size_t n = enc ? strlen(enc) + 8 : 0;
-  char *form = enc ? malloc(n) : NULL;
-  if (!enc || !landing || !form) {
-    free_secret(enc);
-    free(landing);
-    free(form);
-    px_set(err, PX_NETWORK, "out of memory");
-    return -1;
-  }
-  snprintf(form, n, "azure=%s", enc);
-  free_secret(enc);
-
   /* a new session starts from no cookies: a stale XSRF-TOKEN must not be
    * echoed into the new one */
   http_cookies_clear(s->http);
   s->logged_in = 0;
-  static const char *const headers[] = {
-    "Content-Type: application/x-www-form-urlencoded",
-    "Accept: application/json, text/html;q=0.5", NULL};
-  http_request req = {.method = "POST", .url = landing, .headers = headers,
-                      .body = form, .body_len = strlen(form)};
-  http_response res;
-  int rc = http_perform(s->http, &req, &res, err);
-  free_secret(form);
+  long status = 0;
+  int rc = c->method == PAM_LOGIN_CAS ? login_cas(s, base, c, &status, err)
+                                      : login_azure(s, base, jwt, &status, err);
   if (rc != 0) {
-    free(landing);
+    /* the message names the login URL; a request's method and path would
+     * only mislead */
     err->method[0] = err->path[0] = '\0';
     return -1;
   }
-  int ok = res.status >= 200 && res.status < 400 && http_sets_cookie(&res);
-  if (!ok) {
-    char *why = pam_error_text(res.body, res.body_len);
-    if (res.status >= 200 && res.status < 400)
-      px_set(err, PX_AUTH, "login failed at %s: HTTP %ld without a session cookie%s%s "
-             "(is xtam.landing.azure_auth=true on the server?)",
-             landing, res.status, why ? ": " : "", why ? why : "");
-    else
-      px_set(err, PX_AUTH, "login refused by %s: HTTP %ld%s%s (check that --resource "
-             "is the PAM App Registration's client ID and that the identity may sign in)",
-             landing, res.status, why ? ": " : "", why ? why : "");
-    err->status = res.status;
-    /* the message names the landing URL; a request's method and path
-     * would only mislead */
-    err->method[0] = err->path[0] = '\0';
-    free(why);
-    http_response_free(&res);
-    free(landing);
-    return -1;
-  }
-  long status = res.status;
-  http_response_free(&res);
-  free(landing);
   if (base != s->login_url) {
     char *copy = strdup(base);
     if (!copy) {
@@ -211,12 +378,14 @@ int pam_login(pam_session *s, const char *token, const char *url,
     free(s->login_url);
     s->login_url = copy;
   }
-  if (token && token != s->given_token) {
-    free_secret(s->given_token);
-    s->given_token = strdup(token);
-  } else if (!token) {
-    free_secret(s->given_token);
-    s->given_token = NULL;
+  if (c != &s->cred) {
+    pam_credentials keep;
+    if (cred_copy(&keep, c) != 0) {
+      px_set(err, PX_NETWORK, "out of memory");
+      return -1;
+    }
+    cred_free(&s->cred);
+    s->cred = keep;
   }
   s->logged_in = 1;
   if (info) {
@@ -268,7 +437,7 @@ int pam_request(pam_session *s, const char *method, const char *path,
                 const char *body, size_t body_len, const char *content_type,
                 http_response *res, px_error *err) {
   memset(res, 0, sizeof *res);
-  if (!s->logged_in && pam_login(s, s->given_token, NULL, NULL, err) != 0)
+  if (!s->logged_in && pam_login(s, NULL, NULL, NULL, err) != 0)
     return -1;
   char *url = url_join(s->login_url, path);
   if (!url) {
@@ -287,7 +456,7 @@ int pam_request(pam_session *s, const char *method, const char *path,
   if (rc == 0 && (res->status == 401 || is_login_redirect(res->status, res))) {
     /* the session may have expired: log in again once, retry once */
     http_response_free(res);
-    if (pam_login(s, s->given_token, s->login_url, NULL, err) != 0) {
+    if (pam_login(s, NULL, s->login_url, NULL, err) != 0) {
       err->method[0] = err->path[0] = '\0';
       free(url);
       return -1;

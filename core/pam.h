@@ -10,15 +10,30 @@
 
 typedef struct pam_session pam_session;
 
+typedef enum { PAM_LOGIN_AZURE = 0, PAM_LOGIN_CAS } pam_login_method;
+
+/* How to log in.  Azure: token, or NULL for a managed-identity token for
+ * the configured resource.  CAS (servers with the Federated Sign-In module):
+ * username + password, or api_token.  The session keeps a copy (in memory,
+ * zeroed when done) to log in again when the session expires. */
+typedef struct {
+  pam_login_method method;
+  const char *token;
+  const char *username, *password;
+  const char *api_token;
+} pam_credentials;
+
 typedef struct {
   const char *base_url;   /* ".../xtam", may be NULL until a request */
   const char *resource;   /* token audience */
   id_selector selector;
+  pam_credentials login;  /* the configured way to log in */
 } pam_config;
 
 typedef struct {
   const char *url;        /* base URL logged in to */
-  const char *source;     /* token source, "imds" or "token" */
+  const char *source;     /* "imds", ... (managed identity), "token" (a given
+                             JWT) or "cas" */
   long long expires_on;   /* of the token used, 0 when unknown */
   long status;            /* landing status */
 } pam_login_info;
@@ -26,9 +41,10 @@ typedef struct {
 pam_session *pam_session_new(http_client *http, identity *id, const pam_config *cfg);
 void pam_session_free(pam_session *s);
 
-/* Log in.  token == NULL: a managed-identity token for the configured
- * resource.  url == NULL: the configured base URL.  0 or -1 with err. */
-int pam_login(pam_session *s, const char *token, const char *url,
+/* Log in.  cred == NULL: the way the session last logged in (a managed
+ * identity at first).  url == NULL: the configured base URL.  0 or -1 with
+ * err. */
+int pam_login(pam_session *s, const pam_credentials *cred, const char *url,
               pam_login_info *info, px_error *err);
 
 /* One authenticated request; logs in first when there is no session, logs
