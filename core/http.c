@@ -137,10 +137,12 @@ static int on_debug(CURL *h, curl_infotype type, char *p, size_t n, void *ud) {
   return 0;
 }
 
-static void trace_body(http_client *c, char dir, const char *body, size_t len) {
+static void trace_body(http_client *c, char dir, const char *body, size_t len, int form) {
   if (!c->cfg.verbose || !body || !len) return;
   size_t show = len > TRACE_BODY_MAX ? TRACE_BODY_MAX : len;
-  char *r = redact_text(body, show);
+  /* a form is decoded first: percent-encoding would hide a secret inside
+   * a field (custom = {"Password": ...}) from the redactor */
+  char *r = form ? redact_form(body, show) : redact_text(body, show);
   /* redaction works on whole values; a value cut by the length limit
    * could leak its head, so a truncated body is shown only when the
    * redactor saw it whole */
@@ -383,7 +385,10 @@ int http_perform(http_client *c, const http_request *req, http_response *res,
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
     }
   }
-  trace_body(c, '>', req->body, req->body_len);
+  int form = 0;
+  for (const char *const *h = req->headers; h && *h; h++)
+    if (strcasestr(*h, "application/x-www-form-urlencoded")) form = 1;
+  trace_body(c, '>', req->body, req->body_len, form);
 
   CURLcode rc = curl_easy_perform(e);
   curl_slist_free_all(list);
@@ -415,7 +420,7 @@ int http_perform(http_client *c, const http_request *req, http_response *res,
   res->body_len = body.len;
   res->headers = hdrs.data;
   res->headers_len = hdrs.len;
-  trace_body(c, '<', res->body, res->body_len);
+  trace_body(c, '<', res->body, res->body_len, 0);
   return 0;
 }
 

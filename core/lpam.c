@@ -595,7 +595,8 @@ static int l_pam_request(lua_State *L) {
   const char *body = lua_isnil(L, 5) ? NULL : lua_tolstring(L, 5, &blen);
   if (c->cfg->dry_run && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
     /* shown, not sent: the script runs to the end on a synthetic answer */
-    char *shown = body ? redact_text(body, blen) : NULL;
+    int is_form = ctype && strstr(ctype, "x-www-form-urlencoded") != NULL;
+    char *shown = !body ? NULL : is_form ? redact_form(body, blen) : redact_text(body, blen);
     fprintf(stderr, "pamsh: dry-run: %s %s%s%s\n", method, path, shown ? " " : "",
             shown ? shown : "");
     free(shown);

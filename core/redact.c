@@ -7,6 +7,7 @@
 #include "redact.h"
 
 #include "jwt.h"
+#include "url.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -575,5 +576,44 @@ char *redact_header_line(const char *line, size_t len)
     }
   }
   put(&b, line + eol, len - eol);
+  return finish(&b);
+}
+
+char *redact_form(const char *in, size_t len)
+{
+  buf b = { 0 };
+  size_t i = 0;
+  while (in != NULL && i < len && !b.oom) {
+    const char *amp = memchr(in + i, '&', len - i);
+    size_t end = amp ? (size_t)(amp - in) : len;
+    const char *eq = memchr(in + i, '=', end - i);
+    size_t name_end = eq ? (size_t)(eq - in) : end;
+    size_t nn = 0, vn = 0;
+    char *name = url_decode(in + i, name_end - i, &nn);
+    char *value = eq ? url_decode(eq + 1, end - name_end - 1, &vn) : NULL;
+    if (i > 0)
+      put(&b, "&", 1);
+    if (name == NULL || (eq && value == NULL)) {
+      /* not decodable: show it through the text rules, as it is */
+      redact_into(&b, (const unsigned char *)in + i, end - i);
+    } else {
+      redact_into(&b, (const unsigned char *)name, nn);
+      if (eq) {
+        put(&b, "=", 1);
+        if (redact_name_is_secret(name, nn)) {
+          if (vn > 0)
+            put_redacted(&b);
+        } else {
+          redact_into(&b, (const unsigned char *)value, vn);
+        }
+      }
+    }
+    if (value) {
+      memset(value, 0, vn);
+      free(value);
+    }
+    free(name);
+    i = end + 1;
+  }
   return finish(&b);
 }

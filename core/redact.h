@@ -54,4 +54,10 @@ char *redact_header_line(const char *line, size_t len);
  * malloc failure. */
 char *redact_text(const char *in, size_t len);
 
+/* Redact an application/x-www-form-urlencoded body for display: each
+ * field is decoded, a secret-looking name gets [REDACTED], any other value
+ * goes through redact_text (a JSON string of record fields, say), and the
+ * result reads "name=value&name=value" with the values decoded.  malloc'd. */
+char *redact_form(const char *in, size_t len);
+
 #endif

@@ -43,6 +43,13 @@ unlike "$ERR" "eyJ[A-Za-z0-9_-]{20,}\." "trace holds nothing JWT-like"
 is "$(cd "$HOME" && find . | sort)" "$before_home" "nothing written to \$HOME"
 is "$(ls -A "$TMP/work")" "" "nothing written to the working directory"
 
+# a record created with a form: the secret inside `custom` stays hidden
+run "$PAMSH" -v -e 'pam_request("POST", "/rest/record/new/3/5", nil,
+  {form = {name = "n", custom = require "cjson".encode({Host = "h", Password = "S3cr3t-in-form"})}})'
+is "$RC" 0 "-v form post: exit 0"
+like "$ERR" 'custom=\{"Host":"h","Password":"\[REDACTED\]"\}' "-v form post: the form shown decoded, redacted"
+unlike "$ERR" "S3cr3t" "-v form post: no secret in the trace"
+
 # error messages carry no secrets either
 simctl fault pam /xtam/rest/record/unlock/42 html status=500 count=1
 run "$PAMSH" -v "$TMP/job.lua"

@@ -9,6 +9,7 @@ void test_url(void);
 void test_timeparse(void);
 void test_backoff(void);
 void test_redact_cas(void);
+void test_redact_form(void);
 
 int main(void)
 {
@@ -19,5 +20,6 @@ int main(void)
   test_timeparse();
   test_backoff();
   test_redact_cas();
+  test_redact_form();
   return done_testing();
 }

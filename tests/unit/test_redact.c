@@ -288,3 +288,21 @@ void test_redact_cas(void) {
   is_str(h, "Location: https://pam/cas/v1/tickets/TGT-[REDACTED]\r\n", "CAS ticket in a Location header");
   free(h);
 }
+
+void test_redact_form(void) {
+  static const struct { const char *in, *want; } cases[] = {
+    {"name=n&custom=%7B%22Host%22%3A%22h%22%2C%22Password%22%3A%22S3cr3t%22%7D",
+     "name=n&custom={\"Host\":\"h\",\"Password\":\"[REDACTED]\"}"},
+    {"username=bob&password=hunter2", "username=bob&password=[REDACTED]"},
+    {"azure=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "azure=[REDACTED]"},
+    {"service=https%3A%2F%2Fpam%2Fxtam%2F", "service=https://pam/xtam/"},
+    {"a=%ZZ&b=1", "a=%ZZ&b=1"},
+    {"flag&x=1+2", "flag&x=1 2"},
+    {"", ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *got = redact_form(cases[i].in, strlen(cases[i].in));
+    is_str(got, cases[i].want, cases[i].in);
+    free(got);
+  }
+}
