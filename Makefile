@@ -100,7 +100,7 @@ deps:
 # through the binary against the simulator.  Run plain, then under
 # ASan+UBSan.
 TESTS := tests/unit tests/lua tests/e2e
-PROVE := prove -r --timer
+PROVE := prove -r --timer -j2
 
 check: deps
 	@$(MAKE) --no-print-directory check-plain

@@ -21,6 +21,9 @@ typedef struct px_error {
   char path[512];     /* request path (never a query with secrets) */
   char message[1024]; /* one line, no secrets */
   char *body;         /* malloc'd response body text (server's error), or NULL */
+  /* transport failures: what the failure says about trying again */
+  int transient;      /* a timeout, a reset: the same request may work */
+  int unreachable;    /* nothing listens / no such host: fail fast */
 } px_error;
 
 /* release body and zero; e must be zero-initialised or previously used */

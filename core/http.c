@@ -402,6 +402,12 @@ int http_perform(http_client *c, const http_request *req, http_response *res,
     } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
       px_set(err, PX_NETWORK, "%s %s%s: interrupted", m, origin, where);
     } else {
+      /* worth another try: timeouts and connections cut short; not: TLS
+       * verification, names that do not resolve, ports nobody listens on */
+      err->transient = rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
+                       rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
+                       rc == CURLE_PARTIAL_FILE || rc == CURLE_SSL_CONNECT_ERROR;
+      err->unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
       px_set(err, PX_NETWORK, "%s %s%s: %s%s%s", m, origin, where,
              curl_easy_strerror(rc), c->errbuf[0] ? ": " : "", c->errbuf);
       if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)

@@ -336,16 +336,15 @@ static int fetch(identity *id, const char *resource, const id_selector *sel,
         *err = terr;
         return -1;
       }
-      /* connection refused: nothing listens and retrying only delays the
-       * answer; a timeout or a reset may be the endpoint restarting */
-      int refused = strstr(terr.message, "Couldn't connect") != NULL ||
-                    strstr(terr.message, "Could not connect") != NULL;
+      /* retried: timeouts and cut connections (the endpoint restarting);
+       * not: nothing listening (retrying only delays the answer), TLS
+       * verification (a wrong pin stays wrong), an interruption */
       px_set(err, PX_AUTH, "%s: no token from %s: %s%s", name, endpoint, terr.message,
-             refused && id->source == &id_source_imds
+             terr.unreachable && id->source == &id_source_imds
                ? " (no identity endpoint answered: is this an Azure VM with a "
                  "managed identity? PAMSH_IMDS_URL overrides the address)"
                : "");
-      again = !refused && strstr(terr.message, "interrupted") == NULL;
+      again = terr.transient;
       px_clear(&terr);
     } else if (res.status == 200) {
       int rc = parse_token(id, resource, sent, &res, out, err, endpoint);

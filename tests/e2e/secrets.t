@@ -45,7 +45,7 @@ is "$(ls -A "$TMP/work")" "" "nothing written to the working directory"
 
 # a record created with a form: the secret inside `custom` stays hidden
 run "$PAMSH" -v -e 'pam_request("POST", "/rest/record/new/3/5", nil,
-  {form = {name = "n", custom = require "cjson".encode({Host = "h", Password = "S3cr3t-in-form"})}})'
+  {form = {name = "n", custom = pam.json({Host = "h", Password = "S3cr3t-in-form"}, {compact = true})}})'
 is "$RC" 0 "-v form post: exit 0"
 like "$ERR" 'custom=\{"Host":"h","Password":"\[REDACTED\]"\}' "-v form post: the form shown decoded, redacted"
 unlike "$ERR" "S3cr3t" "-v form post: no secret in the trace"

@@ -4,15 +4,17 @@
 # in_netns, to 169.254.169.254 on that namespace's own lo).
 . "$(dirname "$0")/../setup"
 
-# http METHOD URL [-H 'Name: value']... [-d BODY] [--ca FILE]
+# http METHOD URL [-H 'Name: value']... [-d BODY] [--ca FILE] [--pin SHA1]
+# (--pin: no CA check; the server certificate's SHA-1 must be SHA1, checked
+# before the request is sent)
 # Sets HTTP (status, or "ERROR <exception>"), HDRS (header lines), BODY and
 # the associative array J: the JSON body flattened ("recordType.name",
 # "0.name"); string values that hold JSON (custom) or a JWT (access_token)
 # are flattened too ("custom.Password", "access_token.aud").
 _http_py='
-import base64, http.client, json, shlex, ssl, sys, urllib.parse
+import base64, hashlib, http.client, json, shlex, ssl, sys, urllib.parse
 method, url, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-hdrs, data, ca = {}, None, None
+hdrs, data, ca, pin = {}, None, None, None
 while args:
     o, v = args.pop(0), args.pop(0)
     if o == "-H":
@@ -21,6 +23,8 @@ while args:
         data = v.encode()
     elif o == "--ca":
         ca = v
+    elif o == "--pin":
+        pin = v
 u = urllib.parse.urlsplit(url)
 if u.hostname != "127.0.0.1":
     sys.exit("loopback only: " + url)
@@ -39,7 +43,15 @@ def walk(v, key):
             try: walk(json.loads(v), key)
             except ValueError: pass
 try:
-    if u.scheme == "https":
+    if u.scheme == "https" and pin:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=20)
+        c.connect()
+        got = hashlib.sha1(c.sock.getpeercert(binary_form=True)).hexdigest().upper()
+        if got != pin.upper():
+            raise ssl.SSLError("pinned thumbprint mismatch: " + got)
+    elif u.scheme == "https":
         ctx = ssl.create_default_context(cafile=ca)
         c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=20)
     else:
@@ -223,6 +235,281 @@ is "$n $(jfield headers.metadata "$first") $(jfield status "$first") $(jfield pa
 simctl reset-log
 run simctl count any /
 is "$OUT" 0 'reset-log empties the log'
+
+# ---------------------------------------------------------------- other sources
+# The fakes of App Service (2019, 2017), Azure Arc, Cloud Shell, Service
+# Fabric and the workload-identity authority.  Tokens collected in TOKENS
+# must all be accepted at /xtam/landing.
+declare -A TOKENS=()
+U1_OID=1e0f9a8b-7c6d-4e4f-b302-f1e2d3c4b502
+U1_RES=/subscriptions/0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e/resourceGroups/rg-pamsh-sim/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-pamsh-payroll
+JWT_BEARER=urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+# claim NAME JWT: one claim of a JWT's payload
+claim() {
+  "$PYTHON" -c '
+import base64, json, sys
+p = sys.argv[2].split(".")[1]
+v = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))).get(sys.argv[1], "-")
+print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
+}
+
+like "$SIM_APPSERVICE_URL $SIM_APPSERVICE2017_URL $SIM_ARC_URL $SIM_CLOUDSHELL_URL $SIM_SF_URL $SIM_AUTHORITY_URL" \
+  '^http://127\.0\.0\.1:[0-9]+/msi/token http://127\.0\.0\.1:[0-9]+/MSI/token/ http://127\.0\.0\.1:[0-9]+/metadata/identity/oauth2/token http://127\.0\.0\.1:[0-9]+/oauth2/token https://127\.0\.0\.1:[0-9]+/metadata/identity/oauth2/token https://127\.0\.0\.1:[0-9]+$' \
+  'state file: loopback URLs of the other sources'
+is "${#SIM_APPSERVICE_HEADER} ${#SIM_MSI_SECRET} $((${#SIM_SF_SECRET} > 20)) $SIM_TENANT $SIM_ARC_KEY_DIR $SIM_FEDERATED_TOKEN_FILE" \
+   "36 36 1 3c9d2f4e-6b1a-4d8e-b7f0-1a2b3c4d5e6f $SIM_DIR/arc-tokens $SIM_DIR/federated-token" \
+   'state file: secrets, tenant, Arc key directory, federated token file'
+
+# -- App Service 2019
+AS="$SIM_APPSERVICE_URL?api-version=2019-08-01&resource=$SIM_RESOURCE"
+http GET "$AS" -H "X-IDENTITY-HEADER: $SIM_APPSERVICE_HEADER"
+TOKENS[appservice]=${J[access_token]-}
+is "$HTTP ${J[token_type]-} ${J[resource]-} ${J[client_id]-} ${J[access_token.aud]-} ${J[access_token.appid]-} ${J[access_token.exp]-}" \
+   "200 Bearer $SIM_RESOURCE $SYS_CLIENT $SIM_RESOURCE $SYS_CLIENT ${J[expires_on]-}" \
+   'appservice: token for the system identity; aud = resource'
+like "$BODY" '^\{"access_token":"[^"]+","expires_on":"[0-9]+","resource":"[^"]+","token_type":"Bearer","client_id":"[^"]+"\}$' \
+  'appservice: five fields, expires_on an epoch string'
+got=
+for sel in "client_id=$U1_CLIENT" "principal_id=$U1_OID" "mi_res_id=$U1_RES"; do
+  http GET "$AS&$sel" -H "X-IDENTITY-HEADER: $SIM_APPSERVICE_HEADER"
+  got+="$HTTP ${J[access_token.appid]-};"
+done
+is "$got" "200 $U1_CLIENT;200 $U1_CLIENT;200 $U1_CLIENT;" \
+   'appservice: client_id, principal_id and mi_res_id select a user-assigned identity'
+http GET "$AS"
+r="$HTTP ${J[statusCode]-} ${J[message]:+msg}"
+http GET "$SIM_APPSERVICE_URL?api-version=2018-02-01&resource=$SIM_RESOURCE" \
+  -H "X-IDENTITY-HEADER: $SIM_APPSERVICE_HEADER"
+r+=" / $HTTP ${J[statusCode]-}"
+http GET "$AS&client_id=00000000-0000-0000-0000-000000000000" -H "X-IDENTITY-HEADER: $SIM_APPSERVICE_HEADER"
+is "$r / $HTTP" '401 401 msg / 400 400 / 400' \
+   'appservice: no header 401, wrong api-version 400, unknown identity 400 ({statusCode, message})'
+run simctl rotate appservice
+NEW_AS=$OUT
+http GET "$AS" -H "X-IDENTITY-HEADER: $SIM_APPSERVICE_HEADER"
+r="$HTTP"
+http GET "$AS" -H "X-IDENTITY-HEADER: $NEW_AS"
+like "$RC $NEW_AS $r $HTTP" "^0 [0-9a-f-]{36} 401 200$" \
+  'simctl rotate appservice: prints the new secret; the old one is refused'
+isnt "$NEW_AS" "$SIM_APPSERVICE_HEADER" 'rotate: the secret changed'
+
+# -- App Service 2017
+A17="$SIM_APPSERVICE2017_URL?api-version=2017-09-01&resource=$SIM_RESOURCE"
+http GET "$A17" -H "secret: $SIM_MSI_SECRET"
+TOKENS[appservice2017]=${J[access_token]-}
+want=$(date -u -d "@${J[access_token.exp]-0}" '+%-m/%-d/%Y %-I:%M:%S %p +00:00')
+is "$HTTP ${J[access_token.appid]-}|${J[expires_on]-}" "200 $SYS_CLIENT|$want" \
+   'appservice2017: expires_on is "M/d/yyyy h:mm:ss AM/PM +00:00" of the exp claim'
+like "${J[expires_on]-}" '^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4} [0-9]{1,2}:[0-9]{2}:[0-9]{2} [AP]M \+00:00$' \
+  'appservice2017: date format'
+http GET "$A17&clientid=$U1_CLIENT" -H "secret: $SIM_MSI_SECRET"
+r="$HTTP ${J[access_token.appid]-}"
+http GET "$A17" -H "X-IDENTITY-HEADER: $SIM_MSI_SECRET"
+is "$r / $HTTP ${J[statusCode]-}" "200 $U1_CLIENT / 401 401" \
+   'appservice2017: clientid selects; without the secret header 401'
+
+# -- Azure Arc
+ARC="$SIM_ARC_URL?api-version=2020-06-01&resource=$SIM_RESOURCE"
+re=$'WWW-Authenticate: Basic realm=([^\n]+)'
+http GET "$ARC" -H 'Metadata: true'
+[[ $HDRS =~ $re ]] && KEYFILE=${BASH_REMATCH[1]} || KEYFILE=
+KEY=$(cat "$KEYFILE" 2>/dev/null)
+is "$HTTP ${J[error]-} $(dirname "$KEYFILE") $(stat -c %a "$KEYFILE" 2>&1) $(stat -c %a "$SIM_ARC_KEY_DIR")" \
+   "401 unauthorized $SIM_ARC_KEY_DIR 600 700" \
+   'arc: 401 challenge names a 0600 key file in the 0700 key directory'
+like "$(basename "$KEYFILE") $KEY" '^[0-9a-f-]+\.key [0-9a-f]{64}$' 'arc: <random>.key holding 64 hex chars'
+http GET "$ARC" -H 'Metadata: true' -H "Authorization: Basic $KEY"
+TOKENS[arc]=${J[access_token]-}
+is "$HTTP ${J[access_token.appid]-} ${J[access_token.aud]-} ${J[expires_in]-} ${J[access_token.exp]-}" \
+   "200 $SYS_CLIENT $SIM_RESOURCE 86399 ${J[expires_on]-}" 'arc: the key file contents buy a token'
+like "$BODY" '"expires_on":"[0-9]+"' 'arc: expires_on an epoch string'
+http GET "$ARC" -H 'Metadata: true' -H "Authorization: Basic 0123${KEY:4}"
+r="$HTTP ${J[error]-}"
+[[ $HDRS == *WWW-Authenticate* ]] && r+=" challenged"
+http GET "$ARC&client_id=$U1_CLIENT" -H 'Metadata: true'
+r+=" / $HTTP"
+http GET "$ARC"
+is "$r / $HTTP" '401 unauthorized / 400 / 400' \
+   'arc: a wrong key 401 without WWW-Authenticate; a selector 400; no Metadata 400'
+simctl set arc_realm=/etc/passwd
+http GET "$ARC" -H 'Metadata: true'
+r=$HDRS
+simctl set arc_realm=
+http GET "$ARC" -H 'Metadata: true'
+[[ $r =~ $re ]] && r=${BASH_REMATCH[1]}
+[[ $HDRS =~ $re ]] && r+=" ${BASH_REMATCH[1]%/*}"
+is "$r" "/etc/passwd $SIM_ARC_KEY_DIR" 'set arc_realm: the challenge names that path; empty: back to normal'
+simctl rotate arc
+http GET "$ARC" -H 'Metadata: true' -H "Authorization: Basic $KEY"
+is "$HTTP $([[ -e $KEYFILE ]] && echo kept || echo deleted)" '401 deleted' \
+   'simctl rotate arc: issued keys refused, key files deleted'
+
+# -- Cloud Shell
+http POST "$SIM_CLOUDSHELL_URL" -H 'Metadata: true' -H "$FORM" -d "resource=$SIM_RESOURCE"
+TOKENS[cloudshell]=${J[access_token]-}
+is "$HTTP ${J[access_token.aud]-} ${J[access_token.exp]-} ${J[token_type]-}" \
+   "200 $SIM_RESOURCE ${J[expires_on]-} Bearer" 'cloudshell: form POST gives a token'
+like "$BODY" '"expires_on":"[0-9]+"' 'cloudshell: expires_on an epoch string'
+http GET "$SIM_CLOUDSHELL_URL?resource=$SIM_RESOURCE" -H 'Metadata: true'
+r=$HTTP
+http POST "$SIM_CLOUDSHELL_URL" -H "$FORM" -d "resource=$SIM_RESOURCE"
+r+=" $HTTP"
+http POST "$SIM_CLOUDSHELL_URL" -H 'Metadata: true' -H "$FORM" -d "resource=$SIM_RESOURCE&client_id=$U1_CLIENT"
+is "$r $HTTP" '405 400 400' 'cloudshell: GET 405, no Metadata 400, a selector 400'
+
+# -- Service Fabric
+SF="$SIM_SF_URL?api-version=2019-07-01-preview&resource=$SIM_RESOURCE"
+http GET "$SF" --pin "$SIM_SF_THUMBPRINT" -H "Secret: $SIM_SF_SECRET"
+TOKENS[servicefabric]=${J[access_token]-}
+is "$HTTP ${J[access_token.aud]-} ${J[access_token.exp]-}" "200 $SIM_RESOURCE ${J[expires_on]-}" \
+   'servicefabric: token over HTTPS with the pinned thumbprint'
+like "$BODY" '^\{"token_type":"Bearer","access_token":"[^"]+","expires_on":[0-9]+,"resource":"[^"]+"\}$' \
+  'servicefabric: expires_on a JSON number'
+served=$("$PYTHON" -c '
+import ssl, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+assert u.hostname == "127.0.0.1"
+print(ssl.get_server_certificate((u.hostname, u.port)))' "$SIM_SF_URL")
+fp=$(openssl x509 -noout -fingerprint -sha1 <<<"$served")
+fp=${fp#*=}
+is "${fp//:/}" "$SIM_SF_THUMBPRINT" 'servicefabric: SIM_SF_THUMBPRINT = openssl SHA-1 fingerprint of the served certificate'
+like "$(openssl x509 -noout -subject -ext subjectAltName <<<"$served" | tr '\n' ' ')" \
+  'CN *= *servicefabric-sim.*IP Address:127\.0\.0\.1' 'servicefabric: CN=servicefabric-sim, SAN IP:127.0.0.1'
+http GET "$SF" --ca "$SIM_CA" -H "Secret: $SIM_SF_SECRET"
+like "$HTTP" '^ERROR SSLCertVerificationError' 'servicefabric: certificate not from the test CA'
+http GET "$SF" --pin 0000000000000000000000000000000000000000 -H "Secret: $SIM_SF_SECRET"
+like "$HTTP" 'pinned thumbprint mismatch' 'servicefabric: a wrong pin fails (client-side check works)'
+http GET "$SF" --pin "$SIM_SF_THUMBPRINT"
+r="$HTTP ${J[error.code]-}"
+run simctl rotate servicefabric
+NEW_SF=$OUT
+http GET "$SF" --pin "$SIM_SF_THUMBPRINT" -H "Secret: $SIM_SF_SECRET"
+r+=" / $HTTP ${J[error.code]-}"
+http GET "$SF" --pin "$SIM_SF_THUMBPRINT" -H "Secret: $NEW_SF"
+is "$r / $HTTP" '401 SecretHeaderNotFound / 401 SecretHeaderInvalid / 200' \
+   'servicefabric: no Secret 401; after rotate the old secret 401, the new one 200'
+
+# -- workload identity authority
+FED=$(<"$SIM_FEDERATED_TOKEN_FILE")
+is "$(claim iss "$FED") $(claim aud "$FED") $(claim sub "$FED") $(( $(claim exp "$FED") - $(claim iat "$FED") )) $(stat -c %a "$SIM_FEDERATED_TOKEN_FILE")" \
+   "https://oidc.prod-aks.azure.com/$SIM_TENANT/ api://AzureADTokenExchange system:serviceaccount:default:pamsh 3600 600" \
+   'federated token file: iss, aud, sub, 1 h lifetime'
+TOK_URL="$SIM_AUTHORITY_URL/$SIM_TENANT/oauth2/v2.0/token"
+# wl [ASSERTION [CLIENT [SCOPE [GRANT [TYPE [URL]]]]]]: POST to the authority
+wl() {
+  http POST "${6:-$TOK_URL}" --ca "$SIM_CA" -H "$FORM" \
+    -d "grant_type=${4:-client_credentials}&client_id=${2:-$SYS_CLIENT}&scope=${3:-$SIM_RESOURCE/.default}&client_assertion_type=${5:-$JWT_BEARER}&client_assertion=${1:-$FED}"
+}
+wl
+TOKENS[authority]=${J[access_token]-}
+is "$HTTP ${J[access_token.aud]-} ${J[access_token.appid]-} ${J[expires_in]-}" \
+   "200 $SIM_RESOURCE $SYS_CLIENT 3599" 'authority: the federated token buys a token; aud = scope without /.default'
+like "$BODY" '^\{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"[^"]+"\}$' \
+  'authority: expires_in numbers, no expires_on, no resource'
+wl "$FED" "$U1_CLIENT" "api://$SIM_RESOURCE/.default"
+is "$HTTP ${J[access_token.appid]-} ${J[access_token.aud]-}" "200 $U1_CLIENT api://$SIM_RESOURCE" \
+   'authority: client_id picks the identity'
+got= want=
+while IFS='|' read -r what status err code; do
+  case $what in
+    client)  wl "$FED" 00000000-0000-0000-0000-000000000000 ;;
+    tenant)  wl "" "" "" "" "" "$SIM_AUTHORITY_URL/00000000-0000-0000-0000-000000000000/oauth2/v2.0/token" ;;
+    grant)   wl "" "" "" password ;;
+    type)    wl "" "" "" "" urn:bogus ;;
+    scope)   wl "" "" "$SIM_RESOURCE" ;;
+    expired) wl "$(simctl mint aud=api://AzureADTokenExchange lifetime=-60)" ;;
+    wrongaud) wl "$(simctl mint)" ;;
+    badsig)  wl "${FED:0:${#FED}-4}AAAA" ;;
+  esac
+  d=${J[error_description]-}
+  got+="$what $HTTP ${J[error]-} ${d%%:*}"$'\n' want+="$what $status $err $code"$'\n'
+done <<'EOF2'
+client|400|unauthorized_client|AADSTS700016
+tenant|400|invalid_request|AADSTS90002
+grant|400|unsupported_grant_type|AADSTS70003
+type|400|invalid_request|AADSTS50027
+scope|400|invalid_scope|AADSTS1002012
+expired|401|invalid_client|AADSTS700211
+wrongaud|401|invalid_client|AADSTS700211
+badsig|401|invalid_client|AADSTS700211
+EOF2
+is "$got" "$want" 'authority: unknown client, wrong tenant, grant, assertion type, scope; expired, wrong-aud, forged assertion'
+wl "$FED" 00000000-0000-0000-0000-000000000000
+like "${J[error_description]-}" "^AADSTS700016: Application with identifier '0{8}-0{4}-0{4}-0{4}-0{12}' was not found in the directory" \
+  'authority: AADSTS700016 text'
+run simctl rotate authority
+NEWFED=$(<"$SIM_FEDERATED_TOKEN_FILE")
+wl "$FED"
+r="$HTTP ${J[error]-}"
+wl "$NEWFED"
+is "$RC $([[ $OUT == "$NEWFED" ]] && echo printed) $([[ $NEWFED != "$FED" ]] && echo new) $r / $HTTP" \
+   '0 printed new 401 invalid_client / 200' \
+   'simctl rotate authority: a new token in the same file; the old assertion refused'
+http POST "$TOK_URL" --ca "$SIM_WRONG_CA" -H "$FORM" -d 'grant_type=client_credentials'
+like "$HTTP" '^ERROR SSLCertVerificationError' 'authority: served with the test CA certificate'
+
+# -- every source's token at the PAM landing
+got= want=
+for src in appservice appservice2017 arc cloudshell servicefabric authority; do
+  http POST "$SIM_PAM_URL/landing" --ca "$SIM_CA" -H "$FORM" -d "azure=${TOKENS[$src]-}"
+  got+="$src $HTTP;" want+="$src 302;"
+done
+is "$got" "$want" 'landing accepts the tokens of every source'
+
+# -- IMDS audience override
+simctl set imds_aud=https://wrong.example
+http GET "$IMDS&resource=$SIM_RESOURCE" -H 'Metadata: true'
+r="${J[resource]-} ${J[access_token.aud]-}"
+http POST "$SIM_PAM_URL/landing" --ca "$SIM_CA" -H "$FORM" -d "azure=${J[access_token]-}"
+r+=" $HTTP"
+simctl set imds_aud=
+http GET "$IMDS&resource=$SIM_RESOURCE" -H 'Metadata: true'
+is "$r / ${J[access_token.aud]-}" "$SIM_RESOURCE https://wrong.example 401 / $SIM_RESOURCE" \
+   'set imds_aud: IMDS tokens carry that aud (landing refuses); empty: back to normal'
+
+# -- faults, log and count on the new targets
+simctl reset-log
+simctl fault appservice /msi/token status status=503 retry_after=3 count=1
+http GET "$AS" -H "X-IDENTITY-HEADER: $NEW_AS"
+r="$HTTP ${J[statusCode]-}"; [[ $HDRS == *$'\n'Retry-After:\ 3* ]] && r+=" RA"
+http GET "$AS" -H "X-IDENTITY-HEADER: $NEW_AS"
+is "$r / $HTTP" '503 503 RA / 200' 'appservice fault status: 503 with Retry-After, once'
+simctl fault servicefabric / nonjson200 count=1
+simctl fault authority / close count=1
+simctl fault cloudshell '/oauth2/token$' slow delay=1 count=1
+http GET "$SF" --pin "$SIM_SF_THUMBPRINT" -H "Secret: $NEW_SF"
+r="$HTTP ${BODY:0:6}"
+wl "$NEWFED"
+r+=" / ${HTTP%%:*}"
+t0=$(date +%s%N)
+http POST "$SIM_CLOUDSHELL_URL" -H 'Metadata: true' -H "$FORM" -d "resource=$SIM_RESOURCE"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+r+=" / $HTTP $(( ms >= 1000 ))"
+is "$r" '200 <html> / ERROR RemoteDisconnected / 200 1' 'faults nonjson200 (servicefabric), close (authority), slow (cloudshell)'
+simctl fault arc /metadata status status=500 count=1
+http GET "$ARC" -H 'Metadata: true'
+r="$HTTP ${J[error]-}"
+simctl fault servicefabric / status status=503 count=1
+simctl fault authority / status status=503 count=1
+simctl fault appservice2017 / status status=429 retry_after=2 count=1
+http GET "$SF" --pin "$SIM_SF_THUMBPRINT" -H "Secret: $NEW_SF"
+r+=" / $HTTP ${J[error.code]-}"
+wl "$NEWFED"
+d=${J[error_description]-}
+r+=" / $HTTP ${J[error]-} ${d%%:*}"
+http GET "$A17" -H "secret: $SIM_MSI_SECRET"
+r+=" / $HTTP ${J[statusCode]-}"; [[ $HDRS == *$'\n'Retry-After:\ 2* ]] && r+=" RA"
+is "$r" '500 internal_server_error / 503 ServiceUnavailable / 503 temporarily_unavailable AADSTS50000 / 429 429 RA' \
+   'fault status bodies in each source format (arc, servicefabric, authority, appservice2017)'
+run simctl fault bogus / close
+like "$RC $ERR" '^1 simctl: .*fault target must be one of' 'simctl: an unknown fault target is an error'
+c=
+for t in appservice servicefabric authority cloudshell arc; do
+  run simctl count "$t" /; c+="$OUT "
+done
+run simctl log authority
+is "$c$(jfield status "${OUT%%$'\n'*}") $(jfield target "${OUT%%$'\n'*}")" '2 2 2 1 1 0 authority' \
+   'count and log per target (a closed connection logs status 0)'
 
 # ---------------------------------------------------------------- netns
 # Inside an isolated network namespace the simulator may take IMDS's real

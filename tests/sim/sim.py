@@ -1,33 +1,97 @@
 #!/usr/bin/env python3
-"""pamsh test simulator: a fake Azure IMDS, a fake XTAM / Imprivata PAM server
-and a control server, all on loopback, Python standard library only.
+"""pamsh test simulator: a fake Azure IMDS, fakes of the other Azure
+managed-identity sources, a fake Entra ID token endpoint for workload
+identity, a fake XTAM / Imprivata PAM server and a control server, all on
+loopback, Python standard library only (plus the openssl CLI).
 
     sim.py --dir DIR [--resource ID] [--token-lifetime SEC] [--session-ttl SEC]
            [--imds-bind HOST:PORT] [--pam-bind HOST:PORT] [--pam-http]
-           [--data FILE] [--no-watch-parent]
+           [--data FILE] [--arc-key-dir DIR] [--no-watch-parent]
 
 On start it generates (openssl, reused when present) DIR/ca.pem + ca.key, a
 server certificate for localhost / 127.0.0.1 signed by it (server.pem,
-server.key) and an unrelated CA (wrong-ca.pem); binds three servers on
-ephemeral loopback ports; and writes DIR/state atomically, shell-sourceable:
+server.key), an unrelated CA (wrong-ca.pem) and the Service Fabric
+endpoint's own self-signed certificate (sf.pem, sf.key: CN=servicefabric-sim,
+IP:127.0.0.1, NOT from the test CA); writes a federated token to
+DIR/federated-token; binds every server on its own ephemeral loopback port;
+and writes DIR/state atomically, shell-sourceable (values shell-quoted):
 
     SIM_IMDS_URL  SIM_PAM_URL  SIM_CONTROL_URL  SIM_CA  SIM_WRONG_CA
     SIM_RESOURCE  SIM_PID  SIM_DIR
+    SIM_APPSERVICE_URL  SIM_APPSERVICE_HEADER      (IDENTITY_ENDPOINT/_HEADER)
+    SIM_APPSERVICE2017_URL  SIM_MSI_SECRET         (MSI_ENDPOINT/MSI_SECRET)
+    SIM_ARC_URL  SIM_ARC_KEY_DIR
+    SIM_CLOUDSHELL_URL
+    SIM_SF_URL  SIM_SF_THUMBPRINT  SIM_SF_SECRET
+    SIM_AUTHORITY_URL  SIM_TENANT  SIM_FEDERATED_TOKEN_FILE
+
+Token source URLs are full endpoint URLs without a query; SIM_AUTHORITY_URL
+is scheme://host:port only.  SIM_SF_THUMBPRINT is the SHA-1 of sf.pem's DER,
+upper-case hex.  The secrets are random at each start; `simctl rotate`
+replaces them.
 
 It runs until SIGTERM/SIGINT/SIGHUP, or until its parent process goes away
 (unless --no-watch-parent), then removes DIR/state and exits 0.  Diagnostics
 go to DIR/sim.log, never to stderr.
 
-IMDS   GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R
-       [&client_id=|&object_id=|&msi_res_id=], header `Metadata: true`.
-PAM    /xtam/landing (POST form azure=<JWT>), /xtam/, /xtam/rest/folder/list/ID,
-       /xtam/rest/record/unlock/ID, /xtam/rest/record/new/FOLDER/TYPE,
-       /xtam/rest/folder/create/PARENT; sessions expire after --session-ttl
-       seconds of inactivity or on the control action "expire".
-Control POST /control {"action": "fault"|"clear"|"expire"|"reset-log"|"set"|
-       "mint", ...}; GET /log, /health, /state, /data.  See tests/sim/simctl.
+Request-log / fault TARGET, then what it serves:
 
-Every IMDS and PAM request is logged in memory ({target, method, path, query,
+imds    GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R
+        [&client_id=|&object_id=|&msi_res_id=], header `Metadata: true`.
+        Errors {"error","error_description"}.
+appservice  GET /msi/token?api-version=2019-08-01&resource=R
+        [&client_id=|&principal_id=|&mi_res_id=], header X-IDENTITY-HEADER =
+        the current secret (else 401).  200 {access_token, expires_on (epoch
+        STRING), resource, token_type, client_id}.  Errors
+        {"statusCode":N,"message":"...","correlationId":"..."}.
+appservice2017  GET /MSI/token/?api-version=2017-09-01&resource=R[&clientid=],
+        header `secret` (else 401).  200 {access_token, expires_on ("M/d/yyyy
+        h:mm:ss AM +00:00", UTC), resource, token_type}; errors as appservice.
+arc     GET /metadata/identity/oauth2/token?api-version=2020-06-01&resource=R,
+        `Metadata: true`.  Without Authorization: 401 + `WWW-Authenticate:
+        Basic realm=<abs path>` of a new key file (64 hex chars, 0600,
+        <uuid>.key) in --arc-key-dir (default DIR/arc-tokens, 0700); every
+        issued key stays valid until `simctl rotate arc`.  With
+        `Authorization: Basic <key>`: 200 IMDS-like body (all strings).  Wrong
+        key: 401 without WWW-Authenticate.  Any identity selector: 400.
+        Errors {"error","error_description"}.
+cloudshell  POST /oauth2/token, `Metadata: true`, form resource=R: 200
+        {access_token, refresh_token "", expires_in, expires_on, not_before
+        (strings), resource, token_type}.  Other methods 405; a selector 400.
+servicefabric  HTTPS (sf.pem) GET /metadata/identity/oauth2/token?api-version=
+        2019-07-01-preview&resource=R, header `Secret` (else 401).  200
+        {token_type, access_token, expires_on (NUMBER), resource}.  Errors
+        {"error":{"correlationId","code","message"}}; a selector 400.
+authority  HTTPS (server.pem, test CA) POST /<tenant>/oauth2/v2.0/token, form
+        grant_type=client_credentials, client_id (any identity's client id in
+        the data file), scope=<resource>/.default, client_assertion_type=
+        urn:ietf:params:oauth:client-assertion-type:jwt-bearer,
+        client_assertion=<a JWT signed with the simulator key, aud
+        api://AzureADTokenExchange, unexpired, not rotated out>.  200
+        {token_type, expires_in, ext_expires_in (NUMBERS: min(token_lifetime,
+        3599)), access_token}.  Errors are Entra ID's: {"error",
+        "error_description":"AADSTSnnn: ...", "error_codes":[n], "timestamp",
+        "trace_id", "correlation_id", "error_uri"}: wrong tenant 400 90002;
+        not POST 400 900561; missing field 400 900144; grant_type 400
+        unsupported_grant_type 70003; scope 400 invalid_scope 1002012; no
+        assertion 401 invalid_client 7000218; assertion type 400 50027;
+        unknown client_id 400 unauthorized_client 700016; bad, expired,
+        wrong-aud or rotated-out assertion 401 invalid_client 700211.
+pam     /xtam/landing (POST form azure=<JWT>), /xtam/, /xtam/rest/folder/list/ID,
+        /xtam/rest/record/unlock/ID, /xtam/rest/record/new/FOLDER/TYPE,
+        /xtam/rest/folder/create/PARENT; sessions expire after --session-ttl
+        seconds of inactivity or on the control action "expire".
+
+Every source mints the same tokens as IMDS (same key, same claims; aud = the
+requested resource, or the scope without "/.default"; the identity its
+selector names, else the system identity), so /xtam/landing accepts them.
+Arc, Cloud Shell and Service Fabric always use the system identity.
+
+control POST /control {"action": "fault"|"clear"|"expire"|"reset-log"|"set"|
+        "mint"|"rotate", ...}; GET /log, /health, /state, /data.  See
+        tests/sim/simctl.  Faults work on every target alike.
+
+Every request to a target is logged in memory ({target, method, path, query,
 headers (lower-case names), body, status, time, conn}) before any fault fires.
 
 SAFETY: everything binds to 127.0.0.0/8.  --imds-bind may name another address
@@ -194,21 +258,28 @@ subjectKeyIdentifier = hash
 """
 
 
-def _openssl(*args):
-    p = subprocess.run(("openssl",) + args, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        sys.exit("sim.py: openssl %s failed:\n%s" % (" ".join(args),
-                                                   p.stdout.decode(errors="replace")))
+def _openssl(*jobs):
+    """Run one or more openssl commands (argument tuples) concurrently."""
+    procs = [(args, subprocess.Popen(("openssl",) + tuple(args), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+             for args in jobs]
+    failed = None
+    for args, p in procs:
+        out = p.communicate()[0]
+        if p.returncode != 0 and failed is None:
+            failed = "sim.py: openssl %s failed:\n%s" % (" ".join(args),
+                                                        out.decode(errors="replace"))
+    if failed:
+        sys.exit(failed)
 
 
-def make_ca(d, name, cn, cnf):
-    _openssl("req", "-config", cnf, "-x509", "-newkey", "ec",
-             "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", os.path.join(d, name + ".key"),
-             "-out", os.path.join(d, name + ".pem"),
-             "-days", "30", "-sha256", "-subj", "/CN=" + cn,
-             "-extensions", "ca_ext")
+def ca_args(d, name, cn, cnf):
+    return ("req", "-config", cnf, "-x509", "-newkey", "ec",
+            "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", os.path.join(d, name + ".key"),
+            "-out", os.path.join(d, name + ".pem"),
+            "-days", "30", "-sha256", "-subj", "/CN=" + cn,
+            "-extensions", "ca_ext")
 
 
 def make_certs(d):
@@ -216,7 +287,8 @@ def make_certs(d):
     (server.pem/server.key), an unrelated CA (wrong-ca.pem) for negative
     tests, and the Service Fabric endpoint's own self-signed certificate
     (sf.pem/sf.key: CN=servicefabric-sim, IP:127.0.0.1, not from the test
-    CA).  Each set is reused when already present in DIR."""
+    CA).  Each set is reused when already present in DIR.  Independent
+    openssl runs go in parallel."""
     files = ["ca.pem", "ca.key", "server.pem", "server.key", "wrong-ca.pem"]
     need_main = not all(os.path.exists(os.path.join(d, f)) for f in files)
     need_sf = not all(os.path.exists(os.path.join(d, f)) for f in ("sf.pem", "sf.key"))
@@ -227,28 +299,31 @@ def make_certs(d):
         cnf = os.path.join(d, "openssl.cnf")
         with open(cnf, "w") as f:
             f.write(OPENSSL_CNF)
+        csr = os.path.join(d, "server.csr")
+        jobs = []
         if need_main:
-            make_ca(d, "ca", "pamsh-sim test CA", cnf)
-            make_ca(d, "wrong-ca", "pamsh-sim unrelated CA", cnf)
-            csr = os.path.join(d, "server.csr")
-            _openssl("req", "-config", cnf, "-new", "-newkey", "ec",
-                     "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", os.path.join(d, "server.key"), "-out", csr,
-                     "-subj", "/CN=localhost")
-            _openssl("x509", "-req", "-in", csr,
-                     "-CA", os.path.join(d, "ca.pem"), "-CAkey", os.path.join(d, "ca.key"),
-                     "-set_serial", str(secrets.randbits(63) | 1), "-days", "30", "-sha256",
-                     "-extfile", cnf, "-extensions", "srv_ext",
-                     "-out", os.path.join(d, "server.pem"))
-            os.unlink(csr)
+            jobs += [ca_args(d, "ca", "pamsh-sim test CA", cnf),
+                     ca_args(d, "wrong-ca", "pamsh-sim unrelated CA", cnf),
+                     ("req", "-config", cnf, "-new", "-newkey", "ec",
+                      "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-keyout", os.path.join(d, "server.key"), "-out", csr,
+                      "-subj", "/CN=localhost")]
         if need_sf:
-            _openssl("req", "-config", cnf, "-x509", "-newkey", "ec",
-                     "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", os.path.join(d, "sf.key"),
-                     "-out", os.path.join(d, "sf.pem"),
-                     "-days", "30", "-sha256", "-subj", "/CN=servicefabric-sim",
-                     "-set_serial", str(secrets.randbits(63) | 1),
-                     "-extensions", "sf_ext")
+            jobs.append(("req", "-config", cnf, "-x509", "-newkey", "ec",
+                         "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                         "-keyout", os.path.join(d, "sf.key"),
+                         "-out", os.path.join(d, "sf.pem"),
+                         "-days", "30", "-sha256", "-subj", "/CN=servicefabric-sim",
+                         "-set_serial", str(secrets.randbits(63) | 1),
+                         "-extensions", "sf_ext"))
+        _openssl(*jobs)
+        if need_main:
+            _openssl(("x509", "-req", "-in", csr,
+                      "-CA", os.path.join(d, "ca.pem"), "-CAkey", os.path.join(d, "ca.key"),
+                      "-set_serial", str(secrets.randbits(63) | 1), "-days", "30", "-sha256",
+                      "-extfile", cnf, "-extensions", "srv_ext",
+                      "-out", os.path.join(d, "server.pem")))
+            os.unlink(csr)
     finally:
         os.umask(old)
     for f in ("ca.pem", "server.pem", "wrong-ca.pem", "sf.pem"):
@@ -994,7 +1069,10 @@ class SourceBase(Base):
 
     def fault_error_body(self, status):
         return self.error_body(status, "Simulated HTTP %d %s" % (status, reason(status)),
-                               reason(status).replace(" ", "").replace("-", ""))
+                               self.fault_code(status))
+
+    def fault_code(self, status):
+        return reason(status).lower().replace(" ", "_").replace("-", "_")
 
     def error_body(self, status, msg, code):
         return jdump({"error": code, "error_description": msg})
@@ -1185,6 +1263,9 @@ class ServiceFabricHandler(SourceBase):
         return jdump({"error": {"correlationId": str(uuid.uuid4()), "code": code,
                                 "message": msg}})
 
+    def fault_code(self, status):
+        return reason(status).replace(" ", "").replace("-", "")
+
     def serve(self, q, body):
         got = self.headers.get_all("Secret")
         if got is None:
@@ -1218,10 +1299,11 @@ class AuthorityHandler(SourceBase):
     client assertion."""
     target = "authority"
 
-    def error_body(self, status, msg, code):
-        # fault bodies: code is a camel-case reason; use a generic AADSTS code
-        return self.aad_body("temporarily_unavailable" if status >= 500 else "invalid_request",
-                             90000 + status, msg)
+    def fault_error_body(self, status):
+        msg = "Simulated HTTP %d %s" % (status, reason(status))
+        if status >= 500:
+            return self.aad_body("temporarily_unavailable", 50000, msg)
+        return self.aad_body("invalid_request", 90100, msg)
 
     def aad_body(self, error, code, desc):
         ts = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
@@ -1685,6 +1767,9 @@ def main():
     ])
     sim.note("started pid %d imds %s pam %s control %s" % (os.getpid(), host(imds),
                                                            host(pam), host(ctl)))
+    sim.note("appservice %s appservice2017 %s arc %s cloudshell %s servicefabric %s "
+             "authority %s" % tuple(host(x) for x in (appsvc, appsvc17, arc, cshell, sf,
+                                                       authority)))
     parent = os.getppid()
     while not stop.wait(0.25):
         if args.watch_parent and os.getppid() != parent:

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Azure Arc's challenge, with the real key directory /var/opt/azcmagent/tokens
+# put on a tmpfs inside a private mount namespace (and a private network
+# namespace), so the production binary is tested as it runs on a server.
+# Skipped when namespaces are unavailable.
+. "$(dirname "$0")/../setup"
+
+if [ -z "${IN_ARC_NS:-}" ]; then
+  if ! unshare -m -n --propagation private true 2>/dev/null || [ ! -d /var ]; then
+    skip_all "cannot create mount and network namespaces"
+  fi
+  rm -rf "$TMP"
+  IN_ARC_NS=1 exec unshare -m -n --propagation private "$BASH" "$0"
+fi
+ip link set lo up
+mkdir -p /var/opt 2>/dev/null
+mount -t tmpfs -o mode=0755 tmpfs /var/opt || bail_out "cannot mount a tmpfs on /var/opt"
+mkdir -p /var/opt/azcmagent/tokens && chmod 700 /var/opt/azcmagent/tokens
+
+sim_start --arc-key-dir /var/opt/azcmagent/tokens
+arc_env=(env IDENTITY_ENDPOINT="$SIM_ARC_URL" IMDS_ENDPOINT=http://127.0.0.1:9)
+src='local _, i = imds_token(); print(i.source, i.claims.oid)'
+
+simctl reset-log
+run "${arc_env[@]}" "$PAMSH" -e "$src"
+is "$RC" 0 "arc: exit 0"
+is "$OUT" "arc	0d9e8f7a-6b5c-4d3e-a2f1-e0d1c2b3a401" "arc: detected, the machine's identity"
+is "$(simctl count arc /)" 2 "arc: a challenge, then the answer"
+second=$(simctl log arc | tail -n 1)
+like "$second" '"authorization": "Basic [0-9a-f]{64}"' "arc: the key file's contents as Basic authorization"
+like "$second" '"metadata": "true"' "arc: Metadata: true"
+printf 'print(pam.unlock(42).name)\n' > "$TMP/unlock.lua"
+run "${arc_env[@]}" "$PAMSH" "$TMP/unlock.lua"
+is "$OUT" "db-prod" "arc: its token logs in to PAM"
+run "${arc_env[@]}" "$PAMSH" -v -e "$src"
+unlike "$ERR" "Basic [0-9a-f]{16}" "arc: -v trace holds no key"
+
+# the key file the agent names is checked before it is read
+simctl set arc_realm=/etc/passwd
+run "${arc_env[@]}" "$PAMSH" -e "$src"
+is "$RC" 3 "arc: a realm outside the token directory is refused"
+like "$ERR" "not a .key file in /var/opt/azcmagent/tokens/" "arc: says why"
+printf 'x' > "$TMP/outside.key"
+simctl set arc_realm="$TMP/outside.key"
+run "${arc_env[@]}" "$PAMSH" -e "$src"
+is "$RC" 3 "arc: a .key file elsewhere is refused"
+printf 'x' > /var/opt/azcmagent/tokens/notakey.txt
+simctl set arc_realm=/var/opt/azcmagent/tokens/notakey.txt
+run "${arc_env[@]}" "$PAMSH" -e "$src"
+is "$RC" 3 "arc: a file that is not .key is refused"
+head -c 5000 /dev/zero | tr '\0' a > /var/opt/azcmagent/tokens/big.key
+simctl set arc_realm=/var/opt/azcmagent/tokens/big.key
+run "${arc_env[@]}" "$PAMSH" -e "$src"
+is "$RC" 3 "arc: a key file over 4096 bytes is refused"
+like "$ERR" "at most 4096 bytes" "arc: says so"
+ln -s /etc/hostname /var/opt/azcmagent/tokens/link.key
+simctl set arc_realm=/var/opt/azcmagent/tokens/link.key
+run "${arc_env[@]}" "$PAMSH" -e "$src"
+is "$RC" 3 "arc: a symbolic link out of the directory is refused"
+simctl set arc_realm=
+run "${arc_env[@]}" "$PAMSH" --client-id 7b2e4d3f-0c58-4e1b-9f60-2d3c4b5e6f02 -e "$src"
+is "$RC" 2 "arc: a user-assigned identity is refused, exit 2"
+
+done_testing
