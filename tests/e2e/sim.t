@@ -236,6 +236,171 @@ simctl reset-log
 run simctl count any /
 is "$OUT" 0 'reset-log empties the log'
 
+# ---------------------------------------------------------------- CAS
+# The CAS REST ticket flow (Federated Sign-In module) on the PAM server.
+PAM_ORIGIN=${SIM_PAM_URL%/xtam}
+TICKETS=$PAM_ORIGIN/cas/v1/tickets
+enc() { "$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+SERVICE_ENC=$(enc "$SIM_PAM_URL/")
+loc_re=$'(^|\n)Location: ([^\n]*)'
+# tgt FORM: POST FORM to /cas/v1/tickets; TGT = the Location header
+tgt() {
+  http POST "$TICKETS" --ca "$SIM_CA" -H "$FORM" -d "$1"
+  [[ $HDRS =~ $loc_re ]] && TGT=${BASH_REMATCH[2]} || TGT=
+}
+# st TGT_URL [SERVICE (encoded)]: ask for a service ticket; ST = the body of a 200
+st() {
+  http POST "$1" --ca "$SIM_CA" -H "$FORM" -d "service=${2-$SERVICE_ENC}"
+  [[ $HTTP == 200 ]] && ST=$BODY || ST=
+}
+# redeem URL: GET URL (?ticket=ST); LOC = Location; COOKIES = yes|no;
+# CASCK = a Cookie header for the session it opened (empty: none)
+redeem() {
+  local sid= xsrf=
+  http GET "$1" --ca "$SIM_CA"
+  [[ $HDRS =~ $loc_re ]] && LOC=${BASH_REMATCH[2]} || LOC=
+  [[ $HDRS == *Set-Cookie* ]] && COOKIES=yes || COOKIES=no
+  [[ $HDRS =~ JSESSIONID=([0-9A-F]{32})\;\ Path=/xtam\;\ Secure\;\ HttpOnly ]] && sid=${BASH_REMATCH[1]}
+  [[ $HDRS =~ XSRF-TOKEN=([0-9a-f-]{36})\;\ Path=/xtam ]] && xsrf=${BASH_REMATCH[1]}
+  CASCK=
+  [[ -n $sid && -n $xsrf ]] && CASCK="Cookie: JSESSIONID=$sid; XSRF-TOKEN=$xsrf"
+}
+# unlocks COOKIE_HEADER: "42:STATUS 43:STATUS"
+unlocks() {
+  local r= id
+  for id in 42 43; do
+    http GET "$SIM_PAM_URL/rest/record/unlock/$id" --ca "$SIM_CA" -H "$1"; r+="$id:$HTTP "
+  done
+  echo "${r% }"
+}
+CAS_PW="username=$SIM_CAS_USER&password=$SIM_CAS_PASSWORD"
+
+is "$SIM_CAS_USER $SIM_CAS_PASSWORD $SIM_CAS_API_TOKEN" \
+   'operator S3cr3t-cas-operator-pw S3cr3t-cas-api-token-0042' 'state file: CAS user, password, API token'
+tgt "$CAS_PW"
+like "$HTTP $TGT" "^201 ${TICKETS//./\\.}/TGT-[0-9]+-[A-Za-z0-9]{40}-cas01\$" \
+  'CAS: user and password -> 201, Location = the absolute TGT URL on the PAM server'
+st "$TGT"
+r=$HTTP; [[ $HDRS == *'Content-Type: text/plain'* ]] && r+=" text/plain"
+like "$r $ST" '^200 text/plain ST-[0-9]+-[A-Za-z0-9]{30}-cas01$' \
+  'CAS: POST service= to the TGT URL -> 200 text/plain service ticket'
+redeem "$SIM_PAM_URL/?ticket=$ST"
+is "$HTTP $LOC ${CASCK:+session} $(unlocks "$CASCK")" '302 /xtam/ session 42:200 43:401' \
+   'CAS: GET /xtam/?ticket=ST -> 302 /xtam/ + session cookies; operator acts as system (42 yes, 43 no)'
+redeem "$SIM_PAM_URL/?ticket=$ST"
+is "$HTTP $LOC $COOKIES" "302 $PAM_ORIGIN/cas/login?service=$SERVICE_ENC no" \
+   'CAS: the service ticket is single-use: again -> 302 to /cas/login, no cookie'
+
+tgt "token=$SIM_CAS_API_TOKEN"
+r=$HTTP
+st "$TGT" "$(enc "$SIM_PAM_URL")"
+redeem "$SIM_PAM_URL?ticket=$ST"
+is "$r $HTTP $LOC ${CASCK:+session} $(unlocks "$CASCK")" '201 302 /xtam/ session 42:401 43:200' \
+   'CAS: API token (form token=) acts as user1; service without the slash, /xtam?ticket='
+
+# Refused logins: WHAT | status error (Location: yes|no)
+got= want=
+while IFS='|' read -r what result; do
+  case $what in
+    badpw)    tgt "username=$SIM_CAS_USER&password=S3cr3t-wrong" ;;
+    nouser)   tgt "username=nobody&password=$SIM_CAS_PASSWORD" ;;
+    badtoken) tgt 'token=S3cr3t-cas-api-token-0000' ;;
+    nopw)     tgt "username=$SIM_CAS_USER" ;;
+    both)     tgt "$CAS_PW&token=$SIM_CAS_API_TOKEN" ;;
+    json)     http POST "$TICKETS" --ca "$SIM_CA" -H 'Content-Type: application/json' \
+                -d "{\"username\":\"$SIM_CAS_USER\",\"password\":\"$SIM_CAS_PASSWORD\"}" ;;
+    get)      http GET "$TICKETS" --ca "$SIM_CA" ;;
+  esac
+  [[ $HDRS =~ $loc_re ]] && l=yes || l=no
+  got+="$what $HTTP $BODY $l"$'\n' want+="$what $result"$'\n'
+done <<'EOF2'
+badpw|401 {"error":"authentication failed"} no
+nouser|401 {"error":"authentication failed"} no
+badtoken|401 {"error":"authentication failed"} no
+nopw|400 {"error":"HTTP 400 Bad Request","message":"password is required"} no
+both|400 {"error":"HTTP 400 Bad Request","message":"send either username and password, or token"} no
+json|415 {"error":"HTTP 415 Unsupported Media Type"} no
+get|405 {"error":"HTTP 405 Method Not Allowed"} no
+EOF2
+is "$got" "$want" 'CAS: bad password, unknown user, bad token 401; missing field, user and token 400; JSON 415; GET 405'
+
+tgt "$CAS_PW"
+http POST "${TGT%??????????-cas01}0000000000-cas01" --ca "$SIM_CA" -H "$FORM" -d "service=$SERVICE_ENC"
+r=$HTTP
+http POST "$TGT" --ca "$SIM_CA" -H "$FORM" -d 'x=1'
+r+=" $HTTP"
+st "$TGT" "$(enc https://other.example/xtam/)"
+redeem "$SIM_PAM_URL/?ticket=$ST"
+r+=" / $HTTP $COOKIES"
+simctl set cas_st_ttl=0
+st "$TGT"
+redeem "$SIM_PAM_URL/?ticket=$ST"
+r+=" / $HTTP $COOKIES"
+simctl set cas_st_ttl=60
+http DELETE "$TGT" --ca "$SIM_CA"
+r+=" / $HTTP"
+st "$TGT"
+is "$r $HTTP" '404 400 / 302 no / 302 no / 200 404' \
+   'CAS: unknown TGT 404, no service 400; ST for another service or expired: no session; DELETE TGT, then 404'
+
+simctl reset-log
+simctl fault pam '/cas/v1/tickets$' status status=503 count=1
+tgt "$CAS_PW"
+r=$HTTP
+tgt "$CAS_PW"
+run simctl count pam /cas/v1/tickets POST
+is "$r $HTTP $OUT" '503 201 2' 'CAS: target pam: faults fire on /cas paths; count pam /cas/v1/tickets'
+
+st "$TGT"
+simctl set cas=false
+tgt "$CAS_PW"
+r=$HTTP
+http GET "$PAM_ORIGIN/cas/login" --ca "$SIM_CA"
+r+=" $HTTP"
+redeem "$SIM_PAM_URL/?ticket=$ST"
+r+=" $HTTP $COOKIES"
+simctl set cas=true
+http GET "$PAM_ORIGIN/cas/login?service=$SERVICE_ENC" --ca "$SIM_CA"
+r+=" / $HTTP"
+redeem "$SIM_PAM_URL/?ticket=$ST"
+is "$r $HTTP ${CASCK:+session}" '404 404 200 no / 200 302 session' \
+   'set cas=false: /cas/ paths 404 and ?ticket= ignored (not used up); cas=true: back'
+
+# With --pam-http the TGT URL is http:// and the cookie is not Secure.
+cat >"$TMP/cas-http.t" <<'EOF2'
+#!/usr/bin/env bash
+. "$TOP/tests/setup"
+sim_start --pam-http
+r=$("$PYTHON" -c '
+import http.client, sys, urllib.parse
+base, user, pw = sys.argv[1:4]
+u = urllib.parse.urlsplit(base)
+assert u.hostname == "127.0.0.1" and u.scheme == "http"
+def call(method, path, body=None):
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=20)
+    h = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    return r, r.read().decode()
+r, _ = call("POST", "/cas/v1/tickets", "username=%s&password=%s" % (user, pw))
+loc = r.getheader("Location")
+r, st = call("POST", urllib.parse.urlsplit(loc).path,
+             "service=" + urllib.parse.quote(base + "/", safe=""))
+r, _ = call("GET", "/xtam/?ticket=" + st)
+print(loc.split("/TGT-")[0], r.status, r.getheader("Set-Cookie"))' \
+  "$SIM_PAM_URL" "$SIM_CAS_USER" "$SIM_CAS_PASSWORD" 2>&1)
+like "$r" "^${SIM_PAM_URL%/xtam}/cas/v1/tickets 302 JSESSIONID=[0-9A-F]{32}; Path=/xtam; HttpOnly, XSRF-TOKEN=[0-9a-f-]{36}; Path=/xtam\$" \
+  'http TGT URL; cookie without Secure'
+done_testing
+EOF2
+chmod +x "$TMP/cas-http.t"
+if "$TMP/cas-http.t" >"$TMP/cas-http.out" 2>&1; then
+  pass 'CAS with --pam-http: http:// TGT URL, session cookie without Secure'
+else
+  fail 'CAS with --pam-http: http:// TGT URL, session cookie without Secure'
+  diag "$(<"$TMP/cas-http.out")"
+fi
+
 # ---------------------------------------------------------------- other sources
 # The fakes of App Service (2019, 2017), Azure Arc, Cloud Shell, Service
 # Fabric and the workload-identity authority.  Tokens collected in TOKENS

@@ -24,6 +24,8 @@ and writes DIR/state atomically, shell-sourceable (values shell-quoted):
     SIM_CLOUDSHELL_URL
     SIM_SF_URL  SIM_SF_THUMBPRINT  SIM_SF_SECRET
     SIM_AUTHORITY_URL  SIM_TENANT  SIM_FEDERATED_TOKEN_FILE
+    SIM_CAS_USER  SIM_CAS_PASSWORD  SIM_CAS_API_TOKEN   (first CAS principals
+                                                       of the data file)
 
 Token source URLs are full endpoint URLs without a query; SIM_AUTHORITY_URL
 is scheme://host:port only.  SIM_SF_THUMBPRINT is the SHA-1 of sf.pem's DER,
@@ -80,7 +82,33 @@ authority  HTTPS (server.pem, test CA) POST /<tenant>/oauth2/v2.0/token, form
 pam     /xtam/landing (POST form azure=<JWT>), /xtam/, /xtam/rest/folder/list/ID,
         /xtam/rest/record/unlock/ID, /xtam/rest/record/new/FOLDER/TYPE,
         /xtam/rest/folder/create/PARENT; sessions expire after --session-ttl
-        seconds of inactivity or on the control action "expire".
+        seconds of inactivity or on the control action "expire" (which also
+        drops every CAS ticket).
+        CAS REST ticket flow (Federated Sign-In module), same server, same
+        target; every /cas/ path answers 404 {"error":"HTTP 404 Not Found"}
+        while the setting cas is false:
+        POST /cas/v1/tickets, form username=&password= or token=<API token>
+          (principals: "cas" in the data file) -> 201, `Location:
+          <scheme>://<pam host:port>/cas/v1/tickets/TGT-<n>-<40 alnum>-cas01`
+          (absolute; http with --pam-http), CAS's small text/html form body.
+          Bad or unknown credentials 401 {"error":"authentication failed"};
+          a missing or empty field, or both a user and a token, 400
+          {"error":"HTTP 400 Bad Request","message":...}; a Content-Type other
+          than application/x-www-form-urlencoded 415; not POST 405.
+        POST /cas/v1/tickets/<TGT>, form service=<URL> -> 200 text/plain body
+          ST-<n>-<30 alnum>-cas01 (bound to that service, single use, valid
+          cas_st_ttl s).  Unknown/expired TGT (cas_tgt_ttl s after issue) 404;
+          no service 400; not a form 415.  DELETE /cas/v1/tickets/<TGT> -> 200
+          (TGT and its unused STs gone).  Other methods 405.
+        GET /cas/login -> 200 text/html login page (no cookies).
+        GET /xtam/?ticket=<ST> or /xtam?ticket=<ST>: the ticket is used up
+          whatever happens; valid when unexpired, its TGT still live, and
+          issued for service <scheme>://<pam host or localhost>:<port>/xtam/
+          (a missing trailing slash is fine) -> 302 `Location: /xtam/` with
+          the landing's cookies, the session acting as the principal's
+          identity.  Otherwise 302 `Location: <scheme>://<host:port>/cas/login?
+          service=<that URL, encoded>` with no cookie.  With cas false the
+          ticket is ignored (GET /xtam/ 200 page, /xtam 302 to /xtam/).
 
 Every source mints the same tokens as IMDS (same key, same claims; aud = the
 requested resource, or the scope without "/.default"; the identity its
@@ -141,7 +169,7 @@ FAULT_KEYS = {"target", "path", "mode", "count", "method", "status", "body",
               "retry_after", "content_type", "delay", "size", "location"}
 
 SET_KEYS = ("token_lifetime", "session_ttl", "system_assigned", "user_assigned",
-            "resource", "imds_aud", "arc_realm")
+            "resource", "imds_aud", "arc_realm", "cas", "cas_st_ttl", "cas_tgt_ttl")
 
 # the other managed-identity sources: (request-log / fault) target names
 SOURCE_TARGETS = ("appservice", "appservice2017", "arc", "cloudshell", "servicefabric",
@@ -163,6 +191,10 @@ FED_SUB = "system:serviceaccount:default:pamsh"
 FED_LIFETIME = 3600
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 AUTHORITY_MAX_LIFETIME = 3599
+CAS_ST_TTL = 60.0            # service tickets (CAS's default 10 s is tighter)
+CAS_TGT_TTL = 8 * 3600.0     # ticket-granting tickets (CAS's hard timeout)
+CAS_SUFFIX = "-cas01"
+ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 # ---------------------------------------------------------------- helpers
@@ -396,7 +428,32 @@ class Sim:
             "resource": args.resource,
             "imds_aud": "",
             "arc_realm": "",
+            "cas": True,
+            "cas_st_ttl": CAS_ST_TTL,
+            "cas_tgt_ttl": CAS_TGT_TTL,
         }
+        # CAS principals: user name -> {password, identity}; API token ->
+        # {name, identity}.  identity: the name of the identity whose record
+        # permissions a CAS session gets.
+        cas = data.get("cas") or {}
+        self.cas_users, self.cas_tokens = {}, {}
+        for u in cas.get("users", []):
+            if u["identity"] not in by_name:
+                sys.exit("sim.py: %s: CAS user %r: unknown identity %r"
+                         % (args.data, u["username"], u["identity"]))
+            self.cas_users[u["username"]] = {"password": u["password"],
+                                             "identity": u["identity"]}
+        for t in cas.get("api_tokens", []):
+            if t["identity"] not in by_name:
+                sys.exit("sim.py: %s: CAS API token %r: unknown identity %r"
+                         % (args.data, t.get("name"), t["identity"]))
+            self.cas_tokens[t["token"]] = {"name": t.get("name") or "token:" + t["identity"],
+                                           "identity": t["identity"]}
+        self.cas_first_user = (cas.get("users") or [{}])[0]
+        self.cas_first_token = (cas.get("api_tokens") or [{}])[0].get("token", "")
+        self.tgts = {}                     # TGT -> {principal, identity, created}
+        self.sts = {}                      # ST -> {tgt, service, principal, identity, created}
+        self.ticket_ids = itertools.count(1)
         # secrets of the sources that want one (simctl rotate replaces them)
         self.secrets = {"appservice": str(uuid.uuid4()),
                         "appservice2017": str(uuid.uuid4()),
@@ -708,15 +765,84 @@ class Sim:
         return claims
 
     # -- PAM sessions
-    def new_session(self, claims):
+    def new_session(self, oid, appid=None, login="azure", principal=None):
+        """A session whose record permissions are those of object id oid."""
         sid = secrets.token_hex(16).upper()
         xsrf = str(uuid.uuid4())
         now = time.time()
         with self.lock:
-            self.sessions[sid] = {"oid": str(claims["oid"]).lower(),
-                                  "appid": claims.get("appid"), "xsrf": xsrf,
+            self.sessions[sid] = {"oid": str(oid).lower(), "appid": appid, "xsrf": xsrf,
+                                  "login": login, "principal": principal,
                                   "created": now, "last": now}
         return sid, xsrf
+
+    # -- CAS tickets
+    def cas_enabled(self):
+        with self.lock:
+            return bool(self.settings["cas"])
+
+    def cas_ticket(self, prefix, n):
+        return "%s-%d-%s%s" % (prefix, next(self.ticket_ids),
+                               "".join(secrets.choice(ALNUM) for _ in range(n)), CAS_SUFFIX)
+
+    def cas_authenticate(self, username=None, password=None, token=None):
+        """(principal name, identity name), else AuthFail."""
+        if token is not None:
+            for k, v in self.cas_tokens.items():
+                if hmac.compare_digest(k.encode(), token.encode()):
+                    return v["name"], v["identity"]
+            raise AuthFail("unknown API token")
+        u = self.cas_users.get(username)
+        want = u["password"] if u else "\0never"
+        if not hmac.compare_digest(want.encode(), password.encode()) or u is None:
+            raise AuthFail("bad user name or password for %r" % (username,))
+        return username, u["identity"]
+
+    def cas_new_tgt(self, principal, identity):
+        tgt = self.cas_ticket("TGT", 40)
+        with self.lock:
+            self.tgts[tgt] = {"principal": principal, "identity": identity,
+                              "created": time.time()}
+        return tgt
+
+    def cas_live_tgt(self, tgt):
+        """The TGT's record when it is known and unexpired (else None; an
+        expired one is dropped).  Caller holds the lock."""
+        t = self.tgts.get(tgt)
+        if t is not None and time.time() - t["created"] > self.settings["cas_tgt_ttl"]:
+            del self.tgts[tgt]
+            t = None
+        return t
+
+    def cas_new_st(self, tgt, service):
+        """A service ticket for service, or None when the TGT is unknown/expired."""
+        with self.lock:
+            t = self.cas_live_tgt(tgt)
+            if t is None:
+                return None
+            st = self.cas_ticket("ST", 30)
+            self.sts[st] = {"tgt": tgt, "service": service, "principal": t["principal"],
+                            "identity": t["identity"], "created": time.time()}
+        return st
+
+    def cas_delete_tgt(self, tgt):
+        with self.lock:
+            self.tgts.pop(tgt, None)
+            for st in [k for k, v in self.sts.items() if v["tgt"] == tgt]:
+                del self.sts[st]
+
+    def cas_take_st(self, st):
+        """Use up a service ticket: its record when it was valid, else
+        (None, reason)."""
+        with self.lock:
+            s = self.sts.pop(st, None)
+            if s is None:
+                return None, "unknown or already used service ticket"
+            if time.time() - s["created"] > self.settings["cas_st_ttl"]:
+                return None, "service ticket expired"
+            if self.cas_live_tgt(s["tgt"]) is None:
+                return None, "the service ticket's TGT is gone"
+        return s, None
 
     def get_session(self, sids):
         now = time.time()
@@ -756,7 +882,10 @@ class Sim:
                 recs.append(d)
             return {"folders": list(self.folders.values()), "records": recs,
                     "record_types": list(self.types.values()),
-                    "identities": self.identities, "tenant_id": self.tenant}
+                    "identities": self.identities, "tenant_id": self.tenant,
+                    "cas": {"users": [dict(v, username=k) for k, v in self.cas_users.items()],
+                            "api_tokens": [dict(v, token=k)
+                                           for k, v in self.cas_tokens.items()]}}
 
 
 # ---------------------------------------------------------------- HTTP plumbing
@@ -1400,8 +1529,16 @@ class AuthorityHandler(SourceBase):
 
 # ---------------------------------------------------------------- fake PAM
 
+CAS_LOGIN_PAGE = ("<!DOCTYPE html>\n<html><head><title>CAS - Central Authentication Service"
+                  "</title></head><body><form method=\"post\" id=\"fm1\" action=\"login\">"
+                  "<input id=\"username\" name=\"username\"><input id=\"password\" "
+                  "name=\"password\" type=\"password\"><input type=\"hidden\" "
+                  "name=\"execution\" value=\"e1s1\"></form></body></html>\n")
+
+
 class PamHandler(Base):
-    """XTAM under /xtam: POST /landing (azure=<JWT>), GET /, and /rest/..."""
+    """XTAM under /xtam: POST /landing (azure=<JWT>), GET /, and /rest/...;
+    the CAS REST ticket flow under /cas."""
     target = "pam"
 
     def cookies(self, name):
@@ -1424,7 +1561,14 @@ class PamHandler(Base):
         return out
 
     def route(self, path, query, body):
+        if path == "/cas" or path.startswith("/cas/"):
+            if not self.sim.cas_enabled():
+                return self.respond(404, PAM_404)
+            return self.cas(path[len("/cas"):], body)
         if path == "/xtam":
+            ticket = self.ticket(query)
+            if ticket is not None and self.command in ("GET", "HEAD"):
+                return self.service_validate(ticket)
             return self.respond(302, b"", None, [("Location", "/xtam/")])
         if not path.startswith("/xtam/"):
             return self.respond(404, PAM_404)
@@ -1432,6 +1576,9 @@ class PamHandler(Base):
         if sub == "/":
             if self.command not in ("GET", "HEAD"):
                 return self.respond(405, self.default_error_body(405))
+            ticket = self.ticket(query)
+            if ticket is not None:
+                return self.service_validate(ticket)
             return self.respond(200, "<!DOCTYPE html>\n<html><head><title>XTAM</title></head>"
                                 "<body><h1>XTAM (pamsh simulator)</h1></body></html>\n",
                                 "text/html;charset=UTF-8")
@@ -1440,6 +1587,130 @@ class PamHandler(Base):
         if sub.startswith("/rest/"):
             return self.rest(sub[len("/rest/"):], body)
         return self.respond(404, PAM_404)
+
+    # -- CAS REST ticket flow
+    def origin(self):
+        host, port = self.server.server_address[:2]
+        return "%s://%s:%d" % ("https" if self.sim.pam_secure else "http", host, port)
+
+    def service_url(self):
+        """The service URL a ticket for this server's /xtam/ must name."""
+        return self.origin() + "/xtam/"
+
+    def service_ok(self, service):
+        """service names this server's /xtam/ (by its address or localhost),
+        with or without the trailing slash."""
+        host, port = self.server.server_address[:2]
+        scheme = "https" if self.sim.pam_secure else "http"
+        if not service.endswith("/"):
+            service += "/"
+        return service in ("%s://%s:%d/xtam/" % (scheme, h, port) for h in (host, "localhost"))
+
+    def ticket(self, query):
+        """The ticket query parameter (first one), or None: absent, or the
+        CAS module is off (then XTAM ignores it)."""
+        if not query or not self.sim.cas_enabled():
+            return None
+        for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True):
+            if k == "ticket":
+                return v
+        return None
+
+    def cas_form(self, body):
+        """The form (first value of each name), or None when the body is
+        not application/x-www-form-urlencoded."""
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return None
+        return self.form(body)
+
+    def cas(self, sub, body):
+        m = self.command
+        if sub == "/login":
+            if m not in ("GET", "HEAD"):
+                return self.respond(405, self.default_error_body(405), headers=[("Allow", "GET")])
+            return self.respond(200, CAS_LOGIN_PAGE, "text/html;charset=UTF-8")
+        if sub == "/v1/tickets":
+            if m != "POST":
+                return self.respond(405, self.default_error_body(405), headers=[("Allow", "POST")])
+            return self.cas_tgt(body)
+        if sub.startswith("/v1/tickets/") and sub.count("/") == 3:
+            tgt = urllib.parse.unquote(sub[len("/v1/tickets/"):])
+            if m == "DELETE":
+                self.sim.cas_delete_tgt(tgt)
+                return self.respond(200, tgt, "text/plain;charset=UTF-8")
+            if m != "POST":
+                return self.respond(405, self.default_error_body(405),
+                                    headers=[("Allow", "POST, DELETE")])
+            return self.cas_st(tgt, body)
+        return self.respond(404, PAM_404)
+
+    def cas_tgt(self, body):
+        f = self.cas_form(body)
+        if f is None:
+            return self.respond(415, self.default_error_body(415))
+        user, pw, token = f.get("username"), f.get("password"), f.get("token")
+        if token is not None and (user is not None or pw is not None):
+            return self.bad("send either username and password, or token")
+        if token is None and not user:
+            return self.bad("username and password (or token) are required")
+        if token is None and not pw:
+            return self.bad("password is required")
+        if token is not None and not token:
+            return self.bad("token is empty")
+        try:
+            principal, identity = self.sim.cas_authenticate(user, pw, token)
+        except AuthFail as e:
+            self.sim.note("pam: CAS login refused: %s" % e)
+            return self.respond(401, jdump({"error": "authentication failed"}))
+        tgt = self.sim.cas_new_tgt(principal, identity)
+        loc = "%s/cas/v1/tickets/%s" % (self.origin(), tgt)
+        self.sim.note("pam: CAS TGT for %s (identity %s)" % (principal, identity))
+        self.respond(201, '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN"><html><head>'
+                     '<title>201 Created</title></head><body><h1>TGT Created</h1><form '
+                     'action="%s" method="POST">Service:<input type="text" name="service" '
+                     'value=""><br><input type="submit" value="Submit"></form></body></html>'
+                     % loc, "text/html;charset=UTF-8", [("Location", loc)])
+
+    def cas_st(self, tgt, body):
+        with self.sim.lock:
+            known = self.sim.cas_live_tgt(tgt) is not None
+        if not known:
+            return self.respond(404, PAM_404)
+        f = self.cas_form(body)
+        if f is None:
+            return self.respond(415, self.default_error_body(415))
+        service = f.get("service", "")
+        if not service:
+            return self.bad("service is required")
+        st = self.sim.cas_new_st(tgt, service)
+        if st is None:
+            return self.respond(404, PAM_404)
+        self.respond(200, st, "text/plain;charset=UTF-8")
+
+    def service_validate(self, ticket):
+        """GET <service>?ticket=ST: a session, or back to the CAS login."""
+        sim = self.sim
+        st, why = sim.cas_take_st(ticket)
+        if st is not None and not self.service_ok(st["service"]):
+            st, why = None, "service ticket issued for %s" % st["service"]
+        if st is None:
+            sim.note("pam: CAS service ticket refused: %s" % why)
+            login = "%s/cas/login?service=%s" % (
+                self.origin(), urllib.parse.quote(self.service_url(), safe=""))
+            return self.respond(302, b"", None, [("Location", login)])
+        ident = sim.identity_by_name(st["identity"])
+        sid, xsrf = sim.new_session(ident["object_id"], ident["client_id"], "cas",
+                                    st["principal"])
+        self.session_redirect(sid, xsrf)
+
+    def session_redirect(self, sid, xsrf):
+        secure = "; Secure" if self.sim.pam_secure else ""
+        self.respond(302, b"", None, [
+            ("Location", "/xtam/"),
+            ("Set-Cookie", "JSESSIONID=%s; Path=/xtam%s; HttpOnly" % (sid, secure)),
+            ("Set-Cookie", "XSRF-TOKEN=%s; Path=/xtam" % xsrf),
+        ])
 
     def landing(self, body):
         if self.command != "POST":
@@ -1452,13 +1723,8 @@ class PamHandler(Base):
         except AuthFail as e:
             self.sim.note("pam: landing refused: %s" % e)
             return self.respond(401, jdump({"error": "Azure authentication failed: %s" % e}))
-        sid, xsrf = self.sim.new_session(claims)
-        secure = "; Secure" if self.sim.pam_secure else ""
-        self.respond(302, b"", None, [
-            ("Location", "/xtam/"),
-            ("Set-Cookie", "JSESSIONID=%s; Path=/xtam%s; HttpOnly" % (sid, secure)),
-            ("Set-Cookie", "XSRF-TOKEN=%s; Path=/xtam" % xsrf),
-        ])
+        sid, xsrf = self.sim.new_session(claims["oid"], claims.get("appid"))
+        self.session_redirect(sid, xsrf)
 
     def rest(self, sub, body):
         sess = self.sim.get_session(self.cookies("JSESSIONID"))
@@ -1598,6 +1864,7 @@ class ControlHandler(Base):
                                   "sessions": len(sim.sessions),
                                   "secrets": sim.secrets,
                                   "arc_keys": len(sim.arc_keys),
+                                  "cas_tgts": len(sim.tgts), "cas_sts": len(sim.sts),
                                   "federated_token_file": sim.fed_file})
                 return self.respond(200, text)
             if path == "/data":
@@ -1621,7 +1888,10 @@ class ControlHandler(Base):
                 with sim.lock:
                     n = len(sim.sessions)
                     sim.sessions.clear()
-                return self.ok(expired=n)
+                    m = len(sim.tgts) + len(sim.sts)
+                    sim.tgts.clear()
+                    sim.sts.clear()
+                return self.ok(expired=n, cas_tickets=m)
             if action == "reset-log":
                 with sim.lock:
                     sim.log.clear()
@@ -1647,7 +1917,9 @@ class ControlHandler(Base):
                 new[k] = int(v)
             elif k == "session_ttl":
                 new[k] = float(v)
-            elif k in ("system_assigned", "user_assigned"):
+            elif k in ("cas_st_ttl", "cas_tgt_ttl"):
+                new[k] = float(v)
+            elif k in ("system_assigned", "user_assigned", "cas"):
                 new[k] = as_bool(v)
             elif k == "resource":
                 new[k] = str(v)
@@ -1764,6 +2036,9 @@ def main():
         ("SIM_AUTHORITY_URL", "https://%s:%d" % host(authority)),
         ("SIM_TENANT", sim.tenant),
         ("SIM_FEDERATED_TOKEN_FILE", sim.fed_file),
+        ("SIM_CAS_USER", sim.cas_first_user.get("username", "")),
+        ("SIM_CAS_PASSWORD", sim.cas_first_user.get("password", "")),
+        ("SIM_CAS_API_TOKEN", sim.cas_first_token),
     ])
     sim.note("started pid %d imds %s pam %s control %s" % (os.getpid(), host(imds),
                                                            host(pam), host(ctl)))
