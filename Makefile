@@ -10,7 +10,7 @@ ASAN    := $(BUILD)/asan
 HOOKS   := $(BUILD)/hooks
 
 CC      ?= gcc
-PKG     := lua5.4 lua5.4-cjson libcurl openssl
+PKG     := lua5.4 lua5.4-cjson libcurl openssl libedit
 VERSION := $(shell git describe --tags --dirty 2>/dev/null || cat VERSION)
 
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
@@ -21,7 +21,7 @@ LUA_LIBDIR := $(shell pkg-config --variable=libdir lua5.4 2>/dev/null)
 # Lua and lua-cjson linked statically (one self-contained binary); -E keeps
 # the Lua C API visible to C modules a user script may require.
 LIBS    := $(LUA_LIBDIR)/liblua5.4-cjson.a $(LUA_LIBDIR)/liblua5.4.a \
-           $(shell pkg-config --libs libcurl openssl 2>/dev/null) -lm -ldl
+           $(shell pkg-config --libs libcurl openssl libedit 2>/dev/null) -lm -ldl
 LDFLAGS ?=
 LINK    := -Wl,-E
 
@@ -89,6 +89,10 @@ $(ASAN)/pamsh: $(ASAN_OBJ)
 $(ASAN)/test-unit: $(UNIT_SRC) $(PURE_SRC) $(wildcard core/*.h tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $(UNIT_SRC) $(PURE_SRC) -lm
+
+# feature makefiles (fuzzing, lint, packaging, ...): each adds its own
+# targets and may append to EXTRA_LIBS / CHECK_TARGETS
+-include $(sort $(wildcard mk/*.mk))
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(ASAN)/obj/*.d \
                     $(ASAN)/obj/*/*.d $(HOOKS)/obj/*.d $(HOOKS)/obj/*/*.d)
