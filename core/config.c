@@ -57,12 +57,23 @@ static const char usage_text[] =
   "\n"
   "Output:\n"
   "  -v, --verbose           HTTP trace on stderr, secrets redacted\n"
+  "  -q, --quiet             log warnings and errors only\n"
+  "  --log-format text|json  diagnostics on stderr as text (ISO-8601 time stamps when\n"
+  "                          stderr is not a terminal) or JSON lines  [PAMSH_LOG_FORMAT]\n"
   "  --dry-run               requests other than GET/HEAD are printed, not sent\n"
+  "\n"
+  "Scheduled jobs:\n"
+  "  --lock FILE             hold an exclusive lock for the run; exit 75 if another\n"
+  "                          run holds it\n"
+  "  --lock-wait SEC         wait up to SEC for the lock first\n"
+  "  --deadline SEC          abort the whole run after SEC seconds (exit 124)\n"
+  "  --metrics FILE          write a Prometheus textfile at the end of the run\n"
   "  -h, --help              this help\n"
   "  --version               print the version and exit\n"
   "\n"
   "Exit codes: 0 ok, 1 script error, 2 usage or configuration error, 3 identity or\n"
-  "login failure, 4 PAM API error (HTTP >= 400), 5 network, TLS or timeout failure.\n";
+  "login failure, 4 PAM API error (HTTP >= 400), 5 network, TLS or timeout failure,\n"
+  "75 --lock held by another run, 124 --deadline passed, 130/143 SIGINT/SIGTERM.\n";
 
 const char *settings_usage(void) { return usage_text; }
 
@@ -93,7 +104,9 @@ static const option_spec options[] = {
   OPT("url", url), OPT("resource", resource), OPT("client-id", client_id),
   OPT("object-id", object_id), OPT("msi-res-id", msi_res_id),
   OPT("imds-url", imds_url), OPT("cacert", cacert), OPT("login", login),
-  OPT("user", user), {"dry-run", 0, 0},
+  OPT("user", user), {"dry-run", 0, 0}, OPT("log-format", log_format),
+  OPT("lock", lock), {"lock-wait", 1, 0}, {"deadline", 1, 0}, OPT("metrics", metrics),
+  {"quiet", 0, 0},
   {"timeout", 1, 0}, {"insecure", 0, 0}, {"verbose", 0, 0},
   {"help", 0, 0}, {"version", 0, 0},
 };
@@ -113,7 +126,7 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
     snprintf(msg, (size_t)msglen, "out of memory");
     return -1;
   }
-  const char *timeout = NULL;
+  const char *timeout = NULL, *lock_wait = NULL, *deadline = NULL;
   int i;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -128,6 +141,7 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
       continue;
     }
     if (strcmp(a, "-v") == 0) { s->verbose = 1; continue; }
+    if (strcmp(a, "-q") == 0) { s->quiet = 1; continue; }
     if (strcmp(a, "-h") == 0) { s->help = 1; continue; }
     if (a[1] != '-') {
       snprintf(msg, (size_t)msglen, "unknown option '%s' (see pamsh --help)", a);
@@ -160,6 +174,9 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
       return -1;
     }
     if (strcmp(o->name, "timeout") == 0) timeout = value;
+    else if (strcmp(o->name, "lock-wait") == 0) lock_wait = value;
+    else if (strcmp(o->name, "deadline") == 0) deadline = value;
+    else if (strcmp(o->name, "quiet") == 0) s->quiet = 1;
     else if (strcmp(o->name, "insecure") == 0) s->insecure = 1;
     else if (strcmp(o->name, "verbose") == 0) s->verbose = 1;
     else if (strcmp(o->name, "help") == 0) s->help = 1;
@@ -193,6 +210,35 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
   s->timeout_ms = DEFAULT_TIMEOUT_MS;
   if (timeout && parse_seconds(timeout, &s->timeout_ms) != 0) {
     snprintf(msg, (size_t)msglen, "timeout must be a positive number of seconds, not '%s'", timeout);
+    return -1;
+  }
+  long ms;
+  if (lock_wait) {
+    if (parse_seconds(lock_wait, &ms) != 0) {
+      snprintf(msg, (size_t)msglen, "--lock-wait must be a positive number of seconds, not '%s'", lock_wait);
+      return -1;
+    }
+    s->lock_wait = ms / 1000.0;
+    if (!s->lock) {
+      snprintf(msg, (size_t)msglen, "--lock-wait needs --lock FILE");
+      return -1;
+    }
+  }
+  if (deadline) {
+    if (parse_seconds(deadline, &ms) != 0) {
+      snprintf(msg, (size_t)msglen, "--deadline must be a positive number of seconds, not '%s'", deadline);
+      return -1;
+    }
+    s->deadline = ms / 1000.0;
+  }
+  if (!s->log_format) s->log_format = env("PAMSH_LOG_FORMAT");
+  if (!s->log_format) s->log_format = "text";
+  if (strcmp(s->log_format, "text") != 0 && strcmp(s->log_format, "json") != 0) {
+    snprintf(msg, (size_t)msglen, "--log-format must be text or json, not '%s'", s->log_format);
+    return -1;
+  }
+  if (s->quiet && s->verbose) {
+    snprintf(msg, (size_t)msglen, "--quiet and --verbose exclude each other");
     return -1;
   }
   if (!s->login) s->login = env("PAMSH_LOGIN");

@@ -22,6 +22,14 @@ typedef struct {
   long timeout_ms;
   int verbose;
   int dry_run;            /* requests other than GET/HEAD are shown, not sent */
+  int quiet;              /* log warnings and errors only */
+  const char *log_format; /* "text" (default) or "json" */
+  const char *lock;       /* --lock FILE */
+  double lock_wait;       /* --lock-wait SEC, 0 = do not wait */
+  double deadline;        /* --deadline SEC, 0 = none */
+  const char *metrics;    /* --metrics FILE */
+  double started;         /* CLOCK_MONOTONIC seconds at start */
+  double started_wall;    /* epoch seconds at start */
   const char *login;      /* "azure" (default) or "cas" */
   const char *user;       /* CAS user name */
   /* what to run */

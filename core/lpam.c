@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "identity.h"
+#include "interrupt.h"
 #include "jwt.h"
 #include "pam.h"
 #include "prompt.h"
@@ -145,8 +146,19 @@ static void push_error(lua_State *L, const px_error *e) {
 }
 
 static int raise_px(lua_State *L, const px_error *e) {
-  push_error(L, e);
+  /* a transfer aborted by a signal or the deadline: say that, not "network" */
+  if (interrupt_flag) interrupt_push_error(L);
+  else push_error(L, e);
   return lua_error(L);
+}
+
+/* a stopped run does not start new requests, even if the script caught
+ * the first interruption */
+static void check_interrupt(lua_State *L) {
+  if (interrupt_flag) {
+    interrupt_push_error(L);
+    lua_error(L);
+  }
 }
 
 static int raise_usage(lua_State *L, const char *msg) {
@@ -307,7 +319,8 @@ static int ctx_ready(lua_State *L, pamsh_ctx *c) {
       pc.login.api_token = api_token;
     }
   }
-  identity_config ic = {.imds_base = s->imds_url, .attempt_timeout_ms = s->timeout_ms};
+  identity_config ic = {.imds_base = s->imds_url, .attempt_timeout_ms = s->timeout_ms,
+                        .deadline = s->deadline > 0 ? s->started + s->deadline : 0};
   if (!c->http) c->http = http_client_new(&hc);
   if (c->http && !c->id) c->id = identity_new(c->http, &ic);
   if (c->id) c->pam = pam_session_new(c->http, c->id, &pc);
@@ -350,6 +363,7 @@ static void push_claims(lua_State *L, call_box *b, const char *jwt) {
 
 static int l_imds_token(lua_State *L) {
   pamsh_ctx *c = ctx_of(L);
+  check_interrupt(L);
   const char *resource = c->cfg->resource;
   id_selector sel = {c->cfg->client_id, c->cfg->object_id, c->cfg->msi_res_id};
   if (lua_type(L, 1) == LUA_TSTRING) {
@@ -407,6 +421,7 @@ static const char *opt_secret(lua_State *L, int t, const char *k) {
 
 static int l_pam_login(lua_State *L) {
   pamsh_ctx *c = ctx_of(L);
+  check_interrupt(L);
   const char *url = NULL;
   pam_credentials cred = {0};
   int have_cred = 0;
@@ -549,6 +564,7 @@ static void push_form(lua_State *L, int t) {
 
 static int l_pam_request(lua_State *L) {
   pamsh_ctx *c = ctx_of(L);
+  check_interrupt(L);
   const char *method_in = luaL_checkstring(L, 1);
   const char *path = luaL_checkstring(L, 2);
   char method[16];

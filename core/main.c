@@ -1,5 +1,6 @@
 /* main.c - argument parsing and dispatch; nothing else */
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -12,11 +13,16 @@
 int main(int argc, char **argv) {
   settings cfg;
   char msg[512];
+  struct timespec mono, wall;
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &wall);
   if (settings_parse(&cfg, argc, argv, msg, sizeof msg) != 0) {
     fprintf(stderr, "pamsh: %s\n", msg);
     settings_free(&cfg);
     return EXIT_USAGE;
   }
+  cfg.started = (double)mono.tv_sec + mono.tv_nsec / 1e9;
+  cfg.started_wall = (double)wall.tv_sec + wall.tv_nsec / 1e9;
   if (cfg.help) {
     fputs(settings_usage(), stdout);
     settings_free(&cfg);

@@ -11,13 +11,12 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "interrupt.h"
 #include "lpam.h"
 
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
 
-/* set to abort a transfer in flight (signals, deadlines) */
-static volatile sig_atomic_t abort_requested;
 
 /* ---- embedded modules ---------------------------------------------- */
 
@@ -74,6 +73,8 @@ int runtime_docall(lua_State *L, int nargs, int nresults) {
 
 static int exit_code_for_kind(const char *kind) {
   if (!kind) return EXIT_SCRIPT;
+  if (strcmp(kind, "interrupted") == 0 || strcmp(kind, "deadline") == 0)
+    return interrupt_exit_code() ? interrupt_exit_code() : EXIT_SCRIPT;
   if (strcmp(kind, "auth") == 0) return EXIT_AUTH;
   if (strcmp(kind, "http") == 0) return EXIT_API;
   if (strcmp(kind, "network") == 0) return EXIT_NETWORK;
@@ -98,6 +99,8 @@ int runtime_report(lua_State *L, int status) {
   }
   fflush(stderr);
   lua_pop(L, 1);
+  /* whatever error the script made of it, a stopped run says why */
+  if (interrupt_flag) code = interrupt_exit_code();
   return code;
 }
 
@@ -112,7 +115,7 @@ lua_State *runtime_new(const settings *cfg) {
   luaL_requiref(L, "cjson.safe", luaopen_cjson_safe, 0);
   lua_pop(L, 1);
   register_embedded(L);
-  lpam_setup(L, cfg, &abort_requested);
+  lpam_setup(L, cfg, &interrupt_flag);
   return L;
 }
 
@@ -196,6 +199,8 @@ static int run_command(lua_State *L, const settings *cfg) {
 int runtime_main(lua_State *L, const settings *cfg) {
   /* a closed pipe (pamsh ... | head) is an error on write, not a kill */
   signal(SIGPIPE, SIG_IGN);
+  interrupt_install(L, 1);
+  if (cfg->deadline > 0) interrupt_set_deadline(cfg->deadline);
   create_arg_table(L, cfg);
 
   /* the friendly layer is there for every script */
