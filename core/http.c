@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "logline.h"
 #include "redact.h"
 #include "url.h"
 
@@ -81,10 +82,21 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 
 void http_trace(http_client *c, const char *fmt, ...) {
   if (!c || !c->cfg.verbose) return;
+  char line[2048];
   va_list ap;
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
+  size_t n = strlen(line);
+  while (n && line[n - 1] == '\n') line[--n] = '\0';
+  log_trace(line);
+}
+
+/* one trace line: prefix + text (already redacted) */
+static void trace_line(const char *prefix, const char *text, size_t n) {
+  char line[4096];
+  snprintf(line, sizeof line, "%s%.*s", prefix, (int)(n > 4000 ? 4000 : n), text);
+  log_trace(line);
 }
 
 /* libcurl's informational text names cookies with their values
@@ -100,10 +112,13 @@ static void trace_text(const char *p, size_t n) {
     if (ck) {
       const char *q = memchr(ck, '"', len - (size_t)(ck - p));
       size_t keep = q ? (size_t)(q - p) : len;
-      fprintf(stderr, "* %.*s%s\n", (int)keep, p, q ? "[REDACTED]" : "");
+      char buf[1024];
+      snprintf(buf, sizeof buf, "%.*s%s", (int)(keep > 900 ? 900 : keep), p, q ? "[REDACTED]" : "");
+      trace_line("* ", buf, strlen(buf));
     } else {
       char *r = redact_text(p, len);
-      fprintf(stderr, "* %s\n", r ? r : "[trace line dropped]");
+      const char *t = r ? r : "[trace line dropped]";
+      trace_line("* ", t, strlen(t));
       free(r);
     }
     p += len + 1;
@@ -119,7 +134,9 @@ static void trace_headers(char dir, const char *p, size_t n) {
     while (vis && (p[vis - 1] == '\n' || p[vis - 1] == '\r')) vis--;
     if (vis) {
       char *r = redact_header_line(p, vis);
-      fprintf(stderr, "%c %s\n", dir, r ? r : "[header dropped]");
+      const char *t = r ? r : "[header dropped]";
+      char prefix[3] = {dir, ' ', '\0'};
+      trace_line(prefix, t, strlen(t));
       free(r);
     }
     p += len;
@@ -146,10 +163,13 @@ static void trace_body(http_client *c, char dir, const char *body, size_t len, i
   /* redaction works on whole values; a value cut by the length limit
    * could leak its head, so a truncated body is shown only when the
    * redactor saw it whole */
+  char head[64];
   if (show < len) {
-    fprintf(stderr, "%c [body: %zu bytes, not shown whole]\n", dir, len);
+    snprintf(head, sizeof head, "%c [body: %zu bytes, not shown whole]", dir, len);
+    trace_line(head, "", 0);
   } else {
-    fprintf(stderr, "%c [body: %zu bytes] %s\n", dir, len, r ? r : "");
+    snprintf(head, sizeof head, "%c [body: %zu bytes] ", dir, len);
+    trace_line(head, r ? r : "", r ? strlen(r) : 0);
   }
   free(r);
 }
@@ -301,6 +321,27 @@ static const char *method_path(const char *url, char *buf, size_t n) {
   return buf;
 }
 
+#define MAX_STATS 64
+static http_stat stats[MAX_STATS];
+static int nstats;
+
+int http_stats(const http_stat **out) {
+  *out = stats;
+  return nstats;
+}
+
+static void count_request(const char *method, long status) {
+  for (int i = 0; i < nstats; i++)
+    if (stats[i].status == status && strcmp(stats[i].method, method) == 0) {
+      stats[i].count++;
+      return;
+    }
+  if (nstats == MAX_STATS) return;
+  snprintf(stats[nstats].method, sizeof stats[nstats].method, "%s", method);
+  stats[nstats].status = status;
+  stats[nstats++].count = 1;
+}
+
 int http_perform(http_client *c, const http_request *req, http_response *res,
                  px_error *err) {
   memset(res, 0, sizeof *res);
@@ -392,6 +433,11 @@ int http_perform(http_client *c, const http_request *req, http_response *res,
 
   CURLcode rc = curl_easy_perform(e);
   curl_slist_free_all(list);
+  if (!req->identity) {
+    long st = 0;
+    if (rc == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st);
+    count_request(m, st);
+  }
   method_path(req->url, where, sizeof where);
   if (rc != CURLE_OK) {
     char origin[300];

@@ -83,6 +83,15 @@ typedef struct {
 } http_tls_info;
 int http_tls_probe(http_client *c, const char *url, http_tls_info *out, px_error *err);
 
+/* Requests sent to PAM (not identity endpoints) this process, by method
+ * and status (0 = transport failure), for --metrics. */
+typedef struct {
+  char method[16];
+  long status;
+  unsigned long count;
+} http_stat;
+int http_stats(const http_stat **out);
+
 /* libcurl + TLS backend version line for `pamsh version` */
 const char *http_version_string(void);
 const char *http_tls_backend(void);

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "identity.h"
 #include "interrupt.h"
+#include "logline.h"
 #include "jwt.h"
 #include "pam.h"
 #include "prompt.h"
@@ -613,8 +614,7 @@ static int l_pam_request(lua_State *L) {
     /* shown, not sent: the script runs to the end on a synthetic answer */
     int is_form = ctype && strstr(ctype, "x-www-form-urlencoded") != NULL;
     char *shown = !body ? NULL : is_form ? redact_form(body, blen) : redact_text(body, blen);
-    fprintf(stderr, "pamsh: dry-run: %s %s%s%s\n", method, path, shown ? " " : "",
-            shown ? shown : "");
+    log_msg(LOG_INFO, "dry-run: %s %s%s%s", method, path, shown ? " " : "", shown ? shown : "");
     free(shown);
     lua_createtable(L, 0, 1);
     lua_pushboolean(L, 1);
@@ -776,6 +776,17 @@ static int l_settings(lua_State *L) {
   lua_setfield(L, -2, "verbose");
   lua_pushnumber(L, s->timeout_ms / 1000.0);
   lua_setfield(L, -2, "timeout");
+  lua_pushboolean(L, s->dry_run);
+  lua_setfield(L, -2, "dry_run");
+  lua_pushboolean(L, s->quiet);
+  lua_setfield(L, -2, "quiet");
+  set_str(L, "login", s->login);
+  set_str(L, "user", s->user);
+  set_str(L, "log_format", s->log_format);
+  if (s->deadline > 0) {
+    lua_pushnumber(L, s->deadline);
+    lua_setfield(L, -2, "deadline");
+  }
   return 1;
 }
 
@@ -843,6 +854,70 @@ static int l_test_setenv(lua_State *L) {
 }
 #endif
 
+/* log(level, msg, [fields]): one diagnostic line in the run's format.
+ * Field values that are secrets, or whose names look secret, are
+ * written as [REDACTED]. */
+static int l_log(lua_State *L) {
+  static const char *const names[] = {"debug", "info", "warn", "error", NULL};
+  log_level level = (log_level)luaL_checkoption(L, 1, NULL, names);
+  const char *msg = luaL_checkstring(L, 2);
+  if (!log_enabled(level)) return 0;
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  /* sorted keys: stable lines */
+  lua_newtable(L);  /* 4: keys */
+  int n = 0;
+  if (lua_istable(L, 3)) {
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      lua_pop(L, 1);
+      if (lua_type(L, -1) == LUA_TSTRING && n < 64) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, 4, ++n);
+      }
+    }
+  }
+  for (int i = 2; i <= n; i++)
+    for (int j = i; j > 1; j--) {
+      lua_rawgeti(L, 4, j);
+      lua_rawgeti(L, 4, j - 1);
+      if (strcmp(lua_tostring(L, -2), lua_tostring(L, -1)) >= 0) {
+        lua_pop(L, 2);
+        break;
+      }
+      lua_rawseti(L, 4, j);
+      lua_rawseti(L, 4, j - 1);
+    }
+  log_field fields[64];
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 4, i);
+    size_t kl;
+    const char *k = lua_tolstring(L, -1, &kl);
+    lua_pushvalue(L, -1);
+    lua_gettable(L, 3);
+    log_field *f = &fields[i - 1];
+    f->key = k;
+    f->json_value = 0;
+    if (is_secret(L, -1) || redact_name_is_secret(k, kl)) {
+      lua_pop(L, 1);
+      lua_pushliteral(L, REDACTED);
+    } else if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TBOOLEAN) {
+      f->json_value = 1;
+      if (lua_type(L, -1) == LUA_TBOOLEAN) {
+        int b = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        lua_pushstring(L, b ? "true" : "false");
+      }
+    } else if (lua_type(L, -1) != LUA_TSTRING) {
+      luaL_tolstring(L, -1, NULL);
+      lua_remove(L, -2);
+    }
+    f->value = lua_tostring(L, -1);  /* anchored on the stack until we return */
+  }
+  log_write(level, msg, fields, (size_t)n);
+  return 0;
+}
+
 /* isatty(fd): is standard input (0), output (1) or error (2) a terminal */
 static int l_isatty(lua_State *L) {
   lua_Integer fd = luaL_optinteger(L, 1, 1);
@@ -852,6 +927,7 @@ static int l_isatty(lua_State *L) {
 
 static const luaL_Reg core_funcs[] = {
   {"isatty", l_isatty},
+  {"log", l_log},
 #ifdef PAMSH_TEST_HOOKS
   {"_test_setenv", l_test_setenv},
 #endif

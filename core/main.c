@@ -1,9 +1,13 @@
 /* main.c - argument parsing and dispatch; nothing else */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "lock.h"
+#include "logline.h"
+#include "metrics.h"
 #include "runtime.h"
 
 #ifndef PAMSH_VERSION
@@ -21,8 +25,12 @@ int main(int argc, char **argv) {
     settings_free(&cfg);
     return EXIT_USAGE;
   }
+  log_setup(strcmp(cfg.log_format, "json") == 0,
+            cfg.quiet ? LOG_WARN : cfg.verbose ? LOG_DEBUG : LOG_INFO);
   cfg.started = (double)mono.tv_sec + mono.tv_nsec / 1e9;
   cfg.started_wall = (double)wall.tv_sec + wall.tv_nsec / 1e9;
+  /* the metrics file is written at exit whatever happens next */
+  if (cfg.metrics) metrics_at_exit(cfg.metrics, cfg.started, cfg.started_wall);
   if (cfg.help) {
     fputs(settings_usage(), stdout);
     settings_free(&cfg);
@@ -34,21 +42,39 @@ int main(int argc, char **argv) {
     return EXIT_OK;
   }
   if (cfg.cacert && access(cfg.cacert, R_OK) != 0) {
-    fprintf(stderr, "pamsh: cannot read the CA bundle %s (--cacert/PAMSH_CACERT)\n", cfg.cacert);
+    log_msg(LOG_ERROR, "cannot read the CA bundle %s (--cacert/PAMSH_CACERT)", cfg.cacert);
     settings_free(&cfg);
     return EXIT_USAGE;
   }
   if (cfg.insecure)
-    fprintf(stderr, "pamsh: warning: --insecure: the PAM server's TLS certificate "
-            "is not verified\n");
+    log_msg(LOG_WARN, "--insecure: the PAM server's TLS certificate is not verified");
+  int lock_fd = -1;
+  if (cfg.lock) {
+    int holder = 0;
+    lock_fd = lock_acquire(cfg.lock, cfg.lock_wait, &holder, msg, sizeof msg);
+    if (lock_fd == -1) {
+      if (holder)
+        log_msg(LOG_ERROR, "another run holds the lock %s (pid %d)", cfg.lock, holder);
+      else
+        log_msg(LOG_ERROR, "another run holds the lock %s", cfg.lock);
+      settings_free(&cfg);
+      return EXIT_LOCKED;
+    }
+    if (lock_fd < 0) {
+      log_msg(LOG_ERROR, "%s", msg);
+      settings_free(&cfg);
+      return EXIT_USAGE;
+    }
+  }
   lua_State *L = runtime_new(&cfg);
   if (!L) {
-    fprintf(stderr, "pamsh: cannot create the Lua state (out of memory)\n");
+    log_msg(LOG_ERROR, "cannot create the Lua state (out of memory)");
     settings_free(&cfg);
     return EXIT_SCRIPT;
   }
   int code = runtime_main(L, &cfg);
   runtime_close(L);
+  if (lock_fd >= 0) close(lock_fd);  /* released only now, after cleanup */
   settings_free(&cfg);
   return code;
 }

@@ -12,6 +12,7 @@
 #include <lualib.h>
 
 #include "interrupt.h"
+#include "logline.h"
 #include "lpam.h"
 
 int luaopen_cjson(lua_State *L);
@@ -89,18 +90,34 @@ int runtime_report(lua_State *L, int status) {
     lua_getfield(L, -1, "kind");
     const char *kind = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     code = exit_code_for_kind(kind);
+    if (interrupt_flag) code = interrupt_exit_code();
+    char kind_copy[32] = "", status_buf[24] = "", exit_buf[16];
+    if (kind) snprintf(kind_copy, sizeof kind_copy, "%s", kind);
     lua_pop(L, 1);
+    lua_getfield(L, -1, "status");
+    if (lua_isinteger(L, -1)) snprintf(status_buf, sizeof status_buf, "%lld", (long long)lua_tointeger(L, -1));
+    lua_pop(L, 1);
+    snprintf(exit_buf, sizeof exit_buf, "%d", code);
     const char *line = luaL_tolstring(L, -1, NULL);
-    fprintf(stderr, "pamsh: %s\n", line);
+    /* text: one clean line; JSON: the same with the error's fields */
+    log_field fields[3];
+    size_t n = 0;
+    if (log_is_json()) {
+      if (kind_copy[0]) fields[n++] = (log_field){"kind", kind_copy, 0};
+      if (status_buf[0]) fields[n++] = (log_field){"status", status_buf, 1};
+      fields[n++] = (log_field){"exit", exit_buf, 1};
+    }
+    log_write(LOG_ERROR, line, fields, n);
     lua_pop(L, 1);
   } else {
     const char *msg = lua_tostring(L, -1);
-    fprintf(stderr, "pamsh: %s\n", msg ? msg : "(error object is not a string)");
+    if (interrupt_flag) code = interrupt_exit_code();
+    char exit_buf[16];
+    snprintf(exit_buf, sizeof exit_buf, "%d", code);
+    log_field f = {"exit", exit_buf, 1};
+    log_write(LOG_ERROR, msg ? msg : "(error object is not a string)", &f, log_is_json() ? 1 : 0);
   }
-  fflush(stderr);
   lua_pop(L, 1);
-  /* whatever error the script made of it, a stopped run says why */
-  if (interrupt_flag) code = interrupt_exit_code();
   return code;
 }
 
@@ -153,7 +170,7 @@ static int run_file(lua_State *L, const settings *cfg, const char *path) {
   if (path) {
     FILE *f = fopen(path, "r");
     if (!f) {
-      fprintf(stderr, "pamsh: cannot open script %s: %s\n", path, strerror(errno));
+      log_msg(LOG_ERROR, "cannot open script %s: %s", path, strerror(errno));
       return EXIT_USAGE;
     }
     fclose(f);
@@ -166,22 +183,18 @@ static int run_file(lua_State *L, const settings *cfg, const char *path) {
   return runtime_report(L, status);
 }
 
-static void list_commands(FILE *out) {
-  fprintf(out, "commands:");
-  for (const embedded_module *m = embedded_modules; m->name; m++)
-    if (strncmp(m->name, "pamsh.cmd.", 10) == 0) fprintf(out, " %s", m->name + 10);
-  fprintf(out, "\n");
-}
-
 static int run_command(lua_State *L, const settings *cfg) {
   char modname[128];
   snprintf(modname, sizeof modname, "pamsh.cmd.%s", cfg->target);
   const embedded_module *m = embedded_modules;
   while (m->name && strcmp(m->name, modname) != 0) m++;
   if (!m->name || strchr(cfg->target, '.')) {
-    fprintf(stderr, "pamsh: unknown command '%s' (a script path needs a '/' or "
-            "'.lua'); ", cfg->target);
-    list_commands(stderr);
+    char cmds[512] = "";
+    for (const embedded_module *e = embedded_modules; e->name; e++)
+      if (strncmp(e->name, "pamsh.cmd.", 10) == 0 && strlen(cmds) + strlen(e->name) < sizeof cmds - 2)
+        strcat(strcat(cmds, " "), e->name + 10);
+    log_msg(LOG_ERROR, "unknown command '%s' (a script path needs a '/' or '.lua'); "
+            "commands:%s", cfg->target, cmds);
     return EXIT_USAGE;
   }
   lua_getglobal(L, "require");
@@ -209,6 +222,11 @@ int runtime_main(lua_State *L, const settings *cfg) {
   int status = runtime_docall(L, 1, 1);
   if (status != LUA_OK) return runtime_report(L, status);
   lua_setglobal(L, "pam");
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "log");
+  status = runtime_docall(L, 1, 1);
+  if (status != LUA_OK) return runtime_report(L, status);
+  lua_setglobal(L, "log");
 
   for (int i = 0; i < cfg->nchunks; i++) {
     int code = run_chunk(L, cfg->chunks[i]);

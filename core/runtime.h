@@ -13,6 +13,7 @@ enum {
   EXIT_AUTH = 3,
   EXIT_API = 4,
   EXIT_NETWORK = 5,
+  EXIT_LOCKED = 75,
 };
 
 /* the embedded lua/ modules (generated at build time) */

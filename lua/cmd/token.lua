@@ -3,6 +3,7 @@
 -- only with --raw (for piping into other tools).
 local core = require "pam.core"
 local pam = require "pam"
+local log = require "log"
 
 local function usage(msg)
   error(core.error { kind = "usage", message = msg .. " (usage: pamsh token [--raw | --json])" }, 0)
@@ -45,7 +46,7 @@ return function(...)
   local now = os.time()
   local audience_ok = c.aud == settings.resource or c.aud == "api://" .. tostring(settings.resource)
   if not audience_ok then
-    io.stderr:write(("pamsh: warning: the token's audience %s differs from the configured resource %s\n")
+    log.warn(("the token's audience %s differs from the configured resource %s")
       :format(tostring(c.aud), tostring(settings.resource)))
   end
   if mode == "--json" then
