@@ -27,6 +27,8 @@ static const char usage_text[] =
   "  --url URL               PAM base URL with /xtam, e.g. https://pam.corp:6443/xtam  [PAMSH_URL]\n"
   "  --cacert FILE           CA bundle that verifies the PAM server               [PAMSH_CACERT]\n"
   "  --insecure              do not verify the PAM server's certificate (warns every run)\n"
+  "  --pin sha256//BASE64    also require this public key (;-separated list)  [PAMSH_PIN]\n"
+  "  --allow-http            permit a plain http:// PAM URL on a non-loopback host\n"
   "  --timeout SEC           per-request timeout, default 30; token retries stop\n"
   "                          after 4 x SEC (75 s while IMDS answers 410) [PAMSH_TIMEOUT]\n"
   "\n"
@@ -106,7 +108,7 @@ static const option_spec options[] = {
   OPT("imds-url", imds_url), OPT("cacert", cacert), OPT("login", login),
   OPT("user", user), {"dry-run", 0, 0}, OPT("log-format", log_format),
   OPT("lock", lock), {"lock-wait", 1, 0}, {"deadline", 1, 0}, OPT("metrics", metrics),
-  {"quiet", 0, 0},
+  {"quiet", 0, 0}, OPT("pin", pin), {"allow-http", 0, 0},
   {"timeout", 1, 0}, {"insecure", 0, 0}, {"verbose", 0, 0},
   {"help", 0, 0}, {"version", 0, 0},
 };
@@ -177,6 +179,7 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
     else if (strcmp(o->name, "lock-wait") == 0) lock_wait = value;
     else if (strcmp(o->name, "deadline") == 0) deadline = value;
     else if (strcmp(o->name, "quiet") == 0) s->quiet = 1;
+    else if (strcmp(o->name, "allow-http") == 0) s->allow_http = 1;
     else if (strcmp(o->name, "insecure") == 0) s->insecure = 1;
     else if (strcmp(o->name, "verbose") == 0) s->verbose = 1;
     else if (strcmp(o->name, "help") == 0) s->help = 1;
@@ -206,6 +209,11 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
   if (!s->imds_url) s->imds_url = env("AZURE_POD_IDENTITY_AUTHORITY_HOST");
   if (!s->imds_url) s->imds_url = DEFAULT_IMDS;
   if (!s->cacert) s->cacert = env("PAMSH_CACERT");
+  if (!s->pin) s->pin = env("PAMSH_PIN");
+  if (s->pin && strncmp(s->pin, "sha256//", 8) != 0) {
+    snprintf(msg, (size_t)msglen, "--pin takes sha256//<base64 of the public key's SHA-256>, not '%s'", s->pin);
+    return -1;
+  }
   if (!timeout) timeout = env("PAMSH_TIMEOUT");
   s->timeout_ms = DEFAULT_TIMEOUT_MS;
   if (timeout && parse_seconds(timeout, &s->timeout_ms) != 0) {

@@ -19,6 +19,8 @@ typedef struct {
   const char *imds_url;
   const char *cacert;
   int insecure;
+  const char *pin;        /* --pin sha256//BASE64[;sha256//...] public-key pins */
+  int allow_http;         /* permit http:// PAM URLs on non-loopback hosts */
   long timeout_ms;
   int verbose;
   int dry_run;            /* requests other than GET/HEAD are shown, not sent */

@@ -252,6 +252,7 @@ static void handle_setup(http_client *c, CURL *e, int identity) {
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
     curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
     if (c->cfg.cacert) curl_easy_setopt(e, CURLOPT_CAINFO, c->cfg.cacert);
+    if (c->cfg.pin) curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, c->cfg.pin);
     if (c->cfg.insecure) {
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -456,7 +457,11 @@ int http_perform(http_client *c, const http_request *req, http_response *res,
       err->unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
       px_set(err, PX_NETWORK, "%s %s%s: %s%s%s", m, origin, where,
              curl_easy_strerror(rc), c->errbuf[0] ? ": " : "", c->errbuf);
-      if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+      if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+        snprintf(err->message + strlen(err->message),
+                 sizeof err->message - strlen(err->message),
+                 " (the server's public key does not match --pin)");
+      else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
         snprintf(err->message + strlen(err->message),
                  sizeof err->message - strlen(err->message),
                  " (pass the server's CA with --cacert FILE)");

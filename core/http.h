@@ -17,6 +17,7 @@ typedef struct {
   int verbose;             /* redacted trace on stderr */
   int insecure;            /* skip TLS verification (caller warns) */
   const char *cacert;      /* CA bundle for TLS, or NULL for the system's */
+  const char *pin;         /* CURLOPT_PINNEDPUBLICKEY for PAM handles */
   long timeout_ms;         /* whole transfer */
   long connect_timeout_ms; /* connection set-up */
   size_t max_body;         /* response body cap; 0 = default */

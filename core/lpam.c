@@ -284,13 +284,15 @@ static int ctx_ready(lua_State *L, pamsh_ctx *c) {
     .verbose = s->verbose,
     .insecure = s->insecure,
     .cacert = s->cacert,
+    .pin = s->pin,
     .timeout_ms = s->timeout_ms,
     .connect_timeout_ms = s->timeout_ms < 10000 ? s->timeout_ms : 10000,
     .user_agent = "pamsh/" PAMSH_VERSION,
     .abort_flag = c->abort_flag,
   };
   pam_config pc = {.base_url = s->url, .resource = s->resource,
-                   .selector = {s->client_id, s->object_id, s->msi_res_id}};
+                   .selector = {s->client_id, s->object_id, s->msi_res_id},
+                   .allow_http = s->allow_http};
   char *password = NULL, *api_token = NULL;
   if (strcmp(s->login, "cas") == 0) {
     pc.login.method = PAM_LOGIN_CAS;

@@ -1,6 +1,7 @@
 /* main.c - argument parsing and dispatch; nothing else */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,9 @@ int main(int argc, char **argv) {
             cfg.quiet ? LOG_WARN : cfg.verbose ? LOG_DEBUG : LOG_INFO);
   cfg.started = (double)mono.tv_sec + mono.tv_nsec / 1e9;
   cfg.started_wall = (double)wall.tv_sec + wall.tv_nsec / 1e9;
+  /* tokens, cookies and passwords live in this process's memory: no core
+   * dumps of it, and no ptrace by other processes of the same user */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* the metrics file is written at exit whatever happens next */
   if (cfg.metrics) metrics_at_exit(cfg.metrics, cfg.started, cfg.started_wall);
   if (cfg.help) {

@@ -20,6 +20,7 @@ struct pam_session {
   char *login_url;       /* base URL of the live session */
   pam_credentials cred;  /* how the session logged in, for re-login */
   pam_credentials defaults; /* the configured way (--login) */
+  int allow_http;
   int logged_in;
 };
 
@@ -30,6 +31,8 @@ static void free_secret(char *s) {
   memset(s, 0, strlen(s));
   free(s);
 }
+
+static int same_origin(const char *a, const char *b);
 
 /* ---- credentials kept for re-login ---------------------------------- */
 
@@ -66,6 +69,7 @@ pam_session *pam_session_new(http_client *http, identity *id, const pam_config *
   s->sel_client_id = dup_or_null(cfg->selector.client_id);
   s->sel_object_id = dup_or_null(cfg->selector.object_id);
   s->sel_msi_res_id = dup_or_null(cfg->selector.msi_res_id);
+  s->allow_http = cfg->allow_http;
   if (cred_copy(&s->defaults, &cfg->login) != 0 || cred_copy(&s->cred, &cfg->login) != 0) {
     pam_session_free(s);
     return NULL;
@@ -340,7 +344,21 @@ int pam_login(pam_session *s, const pam_credentials *cred, const char *url,
     px_set(err, PX_USAGE, "not an http(s) URL: %s", base);
     return -1;
   }
+  if (strcmp(o.scheme, "http") == 0 && !url_host_is_loopback(o.host) && !s->allow_http) {
+    /* tokens and passwords in clear text across a network: refused
+     * before anything is sent */
+    px_set(err, PX_USAGE, "refusing plain http:// to %s: tokens and cookies would cross the "
+           "network unencrypted (use https://, or --allow-http for a test set-up)", o.host);
+    return -1;
+  }
   const pam_credentials *c = cred ? cred : &s->cred;
+  if (c->method == PAM_LOGIN_AZURE && !c->token && s->base_url && url != NULL &&
+      !same_origin(url, s->base_url)) {
+    /* a managed-identity token goes only to the configured PAM server */
+    px_set(err, PX_USAGE, "refusing to send this machine's identity token to %s: it is "
+           "not the configured PAM URL (log in there with an explicit token)", url);
+    return -1;
+  }
   if (c->method == PAM_LOGIN_CAS && !c->api_token && !c->username) {
     px_set(err, PX_USAGE, "CAS login needs a user name and password, or an API token");
     return -1;

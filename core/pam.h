@@ -28,6 +28,7 @@ typedef struct {
   const char *resource;   /* token audience */
   id_selector selector;
   pam_credentials login;  /* the configured way to log in */
+  int allow_http;         /* http:// on a non-loopback host */
 } pam_config;
 
 typedef struct {
