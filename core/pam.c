@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "backoff.h"
 #include "json.h"
 #include "redact.h"
 #include "url.h"
@@ -451,6 +453,39 @@ static int send_once(pam_session *s, const char *method, const char *url,
   return rc;
 }
 
+/* 429 and 503 say "later": an idempotent request is tried again, a
+ * bounded number of times, after Retry-After (capped) or a short backoff;
+ * a POST is not (it may have been applied) */
+#define PAM_RETRIES 2
+#define PAM_RETRY_CAP 30.0
+
+static int idempotent(const char *method) {
+  return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+         strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
+         strcmp(method, "OPTIONS") == 0;
+}
+
+static int send_with_retries(pam_session *s, const char *method, const char *url,
+                             const char *body, size_t body_len, const char *content_type,
+                             http_response *res, px_error *err) {
+  for (int attempt = 0;; attempt++) {
+    int rc = send_once(s, method, url, body, body_len, content_type, res, err);
+    if (rc != 0 || (res->status != 429 && res->status != 503) || !idempotent(method) ||
+        attempt == PAM_RETRIES)
+      return rc;
+    char *ra = http_header(res, "Retry-After");
+    double wait = identity_backoff(attempt, ra, 0.5);
+    free(ra);
+    if (wait > PAM_RETRY_CAP) wait = PAM_RETRY_CAP;
+    http_trace(s->http, "* PAM answered %ld: retrying in %.1f s", res->status, wait);
+    http_response_free(res);
+    struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+    /* a signal or the deadline (SIGALRM) cuts the wait short; the next
+     * transfer then stops at once */
+    nanosleep(&ts, NULL);
+  }
+}
+
 int pam_request(pam_session *s, const char *method, const char *path,
                 const char *body, size_t body_len, const char *content_type,
                 http_response *res, px_error *err) {
@@ -470,7 +505,7 @@ int pam_request(pam_session *s, const char *method, const char *path,
   }
   snprintf(err->method, sizeof err->method, "%s", method);
   snprintf(err->path, sizeof err->path, "%s", path);
-  int rc = send_once(s, method, url, body, body_len, content_type, res, err);
+  int rc = send_with_retries(s, method, url, body, body_len, content_type, res, err);
   if (rc == 0 && (res->status == 401 || is_login_redirect(res->status, res))) {
     /* the session may have expired: log in again once, retry once */
     http_response_free(res);
@@ -479,10 +514,23 @@ int pam_request(pam_session *s, const char *method, const char *path,
       free(url);
       return -1;
     }
-    rc = send_once(s, method, url, body, body_len, content_type, res, err);
+    rc = send_with_retries(s, method, url, body, body_len, content_type, res, err);
   }
   free(url);
   if (rc != 0) return -1;
+  if (res->status >= 300 && res->status < 400) {
+    /* redirects are not followed: a session cookie or token must not
+     * travel to wherever the Location points (another host, a loop) */
+    char *loc = http_header(res, "Location");
+    char *shown = loc ? redact_text(loc, strlen(loc)) : NULL;
+    px_set(err, PX_HTTP, "HTTP %ld redirect to %s, not followed", res->status,
+           shown ? shown : "(no Location)");
+    free(loc);
+    free(shown);
+    err->status = res->status;
+    http_response_free(res);
+    return -1;
+  }
   if (res->status >= 400) {
     char *why = pam_error_text(res->body, res->body_len);
     px_set(err, PX_HTTP, "%s", why ? why : "");
