@@ -38,7 +38,11 @@ struct http_client {
   CURL *cookie_view;  /* attached to the share only to read cookies */
   http_handle handles[MAX_HANDLES];
   int nhandles;
-  char errbuf[CURL_ERROR_SIZE];
+  CURLM *multi;            /* concurrent transfers (pam.map) */
+  CURL *pool[64];          /* idle easy handles for them */
+  int npool;
+  int in_flight;
+  struct http_async *done; /* finished, not yet taken */
 };
 
 static int buffer_append(buffer *b, const char *p, size_t n) {
@@ -194,6 +198,8 @@ http_client *http_client_new(const http_config *cfg) {
   curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
   curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  /* one connection pool for the sequential handle and the concurrent ones */
+  curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
   /* the share alone gives this handle the cookie jar; COOKIEFILE on a
    * handle that never performs would leak libcurl's file list */
   curl_easy_setopt(c->cookie_view, CURLOPT_SHARE, c->share);
@@ -202,6 +208,9 @@ http_client *http_client_new(const http_config *cfg) {
 
 void http_client_free(http_client *c) {
   if (!c) return;
+  while (c->done) http_async_cancel(c, c->done);
+  for (int i = 0; i < c->npool; i++) curl_easy_cleanup(c->pool[i]);
+  if (c->multi) curl_multi_cleanup(c->multi);
   for (int i = 0; i < c->nhandles; i++) curl_easy_cleanup(c->handles[i].easy);
   if (c->cookie_view) curl_easy_cleanup(c->cookie_view);
   if (c->share) curl_share_cleanup(c->share);
@@ -232,7 +241,6 @@ static CURL *handle_for(http_client *c, const char *url, int identity, int *fres
 }
 
 static void handle_setup(http_client *c, CURL *e, int identity) {
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -343,13 +351,163 @@ static void count_request(const char *method, long status) {
   stats[nstats++].count = 1;
 }
 
+/* One request's state from set-up to completion: owned by the caller's
+ * stack (http_perform) or by an http_async (the multi interface). */
+typedef struct {
+  CURL *e;
+  buffer body, hdrs;
+  struct curl_slist *list;
+  unsigned char pin[20];
+  char errbuf[CURL_ERROR_SIZE];
+  url_origin_t o;
+  char method[16];
+  char where[512];
+  int identity;
+} transfer;
+
+/* Set every per-request option of t->e for req.  copy_body: libcurl keeps
+ * its own copy of the body (asynchronous transfers outlive the caller's
+ * buffer).  0, or -1 with err. */
+static int transfer_prepare(http_client *c, transfer *t, const http_request *req,
+                            int copy_body, px_error *err) {
+  CURL *e = t->e;
+  t->body.max = c->cfg.max_body;
+  t->hdrs.max = 1 << 20;
+  t->identity = req->identity;
+  url_origin(req->url, &t->o);
+  const char *m = req->method ? req->method : "GET";
+  snprintf(t->method, sizeof t->method, "%s", m);
+  method_path(req->url, t->where, sizeof t->where);
+  struct curl_slist *tmp;
+  int ok = 1;
+  for (const char *const *h = req->headers; h && *h; h++) {
+    if (!(tmp = curl_slist_append(t->list, *h))) ok = 0; else t->list = tmp;
+  }
+  /* no "Expect: 100-continue" round trip for small bodies */
+  if ((tmp = curl_slist_append(t->list, "Expect:"))) t->list = tmp; else ok = 0;
+  if (!ok) {
+    px_set(err, PX_NETWORK, "out of memory");
+    return -1;
+  }
+
+  long timeout = req->timeout_ms ? req->timeout_ms : c->cfg.timeout_ms;
+  long connect = c->cfg.connect_timeout_ms ? c->cfg.connect_timeout_ms : 10000;
+  if (connect > timeout) connect = timeout;
+
+  t->errbuf[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->list);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->body);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->hdrs);
+
+  if (req->pin_sha1) {
+    if (parse_thumbprint(req->pin_sha1, t->pin) != 0) {
+      px_set(err, PX_USAGE, "not a SHA-1 certificate thumbprint: %s", req->pin_sha1);
+      return -1;
+    }
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);  /* the pin names the server */
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, t->pin);
+    /* a cached TLS session would skip the handshake, and the check */
+    curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  } else if (req->identity) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, NULL);
+    if (req->cainfo) curl_easy_setopt(e, CURLOPT_CAINFO, req->cainfo);
+  }
+
+  /* back to a plain GET first: the handle remembers the last method */
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+  if (strcmp(m, "GET") == 0) {
+    /* done */
+  } else if (strcmp(m, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else {
+    if (strcmp(m, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    if (req->body || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0) {
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                       (curl_off_t)(req->body ? req->body_len : 0));
+      curl_easy_setopt(e, copy_body ? CURLOPT_COPYPOSTFIELDS : CURLOPT_POSTFIELDS,
+                       req->body ? req->body : "");
+    }
+  }
+  int form = 0;
+  for (const char *const *h = req->headers; h && *h; h++)
+    if (strcasestr(*h, "application/x-www-form-urlencoded")) form = 1;
+  trace_body(c, '>', req->body, req->body_len, form);
+  return 0;
+}
+
+/* Turn a finished transfer into a response or an error; frees what t
+ * holds except the handle.  0 or -1 with err. */
+static int transfer_complete(http_client *c, transfer *t, CURLcode rc, http_response *res,
+                             px_error *err) {
+  CURL *e = t->e;
+  const char *m = t->method;
+  curl_slist_free_all(t->list);
+  t->list = NULL;
+  if (!t->identity) {
+    long st = 0;
+    if (rc == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st);
+    count_request(m, st);
+  }
+  if (rc != CURLE_OK) {
+    char origin[300];
+    const char *where = t->where;
+    url_origin_key(&t->o, origin, sizeof origin);
+    if (t->body.overflow) {
+      px_set(err, PX_NETWORK, "%s %s%s: response body exceeds the %zu MiB cap",
+             m, origin, where, c->cfg.max_body >> 20);
+    } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      px_set(err, PX_NETWORK, "%s %s%s: interrupted", m, origin, where);
+    } else {
+      /* worth another try: timeouts and connections cut short; not: TLS
+       * verification, names that do not resolve, ports nobody listens on */
+      err->transient = rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
+                       rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
+                       rc == CURLE_PARTIAL_FILE || rc == CURLE_SSL_CONNECT_ERROR;
+      err->unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
+      px_set(err, PX_NETWORK, "%s %s%s: %s%s%s", m, origin, where,
+             curl_easy_strerror(rc), t->errbuf[0] ? ": " : "", t->errbuf);
+      if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+        snprintf(err->message + strlen(err->message),
+                 sizeof err->message - strlen(err->message),
+                 " (the server's public key does not match --pin)");
+      else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+        snprintf(err->message + strlen(err->message),
+                 sizeof err->message - strlen(err->message),
+                 " (pass the server's CA with --cacert FILE)");
+    }
+    free(t->body.data);
+    free(t->hdrs.data);
+    memset(&t->body, 0, sizeof t->body);
+    memset(&t->hdrs, 0, sizeof t->hdrs);
+    return -1;
+  }
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &res->status);
+  if (!t->body.data) buffer_append(&t->body, "", 0);
+  if (!t->hdrs.data) buffer_append(&t->hdrs, "", 0);
+  res->body = t->body.data;
+  res->body_len = t->body.len;
+  res->headers = t->hdrs.data;
+  res->headers_len = t->hdrs.len;
+  memset(&t->body, 0, sizeof t->body);
+  memset(&t->hdrs, 0, sizeof t->hdrs);
+  trace_body(c, '<', res->body, res->body_len, 0);
+  return 0;
+}
+
 int http_perform(http_client *c, const http_request *req, http_response *res,
                  px_error *err) {
   memset(res, 0, sizeof *res);
-  char where[512];
   url_origin_t o;
-  int have_origin = url_origin(req->url, &o) == 0;
-  if (!have_origin) {
+  if (url_origin(req->url, &o) != 0) {
     px_set(err, PX_USAGE, "not an http(s) URL: %s", req->url);
     return -1;
   }
@@ -363,122 +521,144 @@ int http_perform(http_client *c, const http_request *req, http_response *res,
    * curl_easy_reset between requests: with a share attached, libcurl 7.88
    * leaks the queued COOKIEFILE list across a reset. */
   if (fresh) handle_setup(c, e, req->identity);
-  buffer body = {0}, hdrs = {0};
-  body.max = c->cfg.max_body;
-  hdrs.max = 1 << 20;
-  struct curl_slist *list = NULL, *tmp;
-  int ok = 1;
-  for (const char *const *h = req->headers; h && *h; h++) {
-    if (!(tmp = curl_slist_append(list, *h))) ok = 0; else list = tmp;
-  }
-  /* no "Expect: 100-continue" round trip for small bodies */
-  if ((tmp = curl_slist_append(list, "Expect:"))) list = tmp; else ok = 0;
-  if (!ok) {
-    curl_slist_free_all(list);
-    px_set(err, PX_NETWORK, "out of memory");
+  transfer t;
+  memset(&t, 0, sizeof t);
+  t.e = e;
+  if (transfer_prepare(c, &t, req, 0, err) != 0) {
+    curl_slist_free_all(t.list);
     return -1;
   }
-
-  long timeout = req->timeout_ms ? req->timeout_ms : c->cfg.timeout_ms;
-  long connect = c->cfg.connect_timeout_ms ? c->cfg.connect_timeout_ms : 10000;
-  if (connect > timeout) connect = timeout;
-
-  c->errbuf[0] = '\0';
-  curl_easy_setopt(e, CURLOPT_URL, req->url);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &hdrs);
-
-  unsigned char pin[20];
-  if (req->pin_sha1) {
-    if (parse_thumbprint(req->pin_sha1, pin) != 0) {
-      curl_slist_free_all(list);
-      px_set(err, PX_USAGE, "not a SHA-1 certificate thumbprint: %s", req->pin_sha1);
-      return -1;
-    }
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);  /* the pin names the server */
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, pin);
-    /* a cached TLS session would skip the handshake, and the check */
-    curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-  } else if (req->identity) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, NULL);
-    if (req->cainfo) curl_easy_setopt(e, CURLOPT_CAINFO, req->cainfo);
-  }
-
-  /* back to a plain GET first: the handle remembers the last method */
-  const char *m = req->method ? req->method : "GET";
-  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-  if (strcmp(m, "GET") == 0) {
-    /* done */
-  } else if (strcmp(m, "HEAD") == 0) {
-    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  } else {
-    if (strcmp(m, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
-    if (req->body || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0) {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                       (curl_off_t)(req->body ? req->body_len : 0));
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-    }
-  }
-  int form = 0;
-  for (const char *const *h = req->headers; h && *h; h++)
-    if (strcasestr(*h, "application/x-www-form-urlencoded")) form = 1;
-  trace_body(c, '>', req->body, req->body_len, form);
-
   CURLcode rc = curl_easy_perform(e);
-  curl_slist_free_all(list);
-  if (!req->identity) {
-    long st = 0;
-    if (rc == CURLE_OK) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st);
-    count_request(m, st);
-  }
-  method_path(req->url, where, sizeof where);
-  if (rc != CURLE_OK) {
-    char origin[300];
-    url_origin_key(&o, origin, sizeof origin);
-    if (body.overflow) {
-      px_set(err, PX_NETWORK, "%s %s%s: response body exceeds the %zu MiB cap",
-             m, origin, where, c->cfg.max_body >> 20);
-    } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
-      px_set(err, PX_NETWORK, "%s %s%s: interrupted", m, origin, where);
-    } else {
-      /* worth another try: timeouts and connections cut short; not: TLS
-       * verification, names that do not resolve, ports nobody listens on */
-      err->transient = rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
-                       rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
-                       rc == CURLE_PARTIAL_FILE || rc == CURLE_SSL_CONNECT_ERROR;
-      err->unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
-      px_set(err, PX_NETWORK, "%s %s%s: %s%s%s", m, origin, where,
-             curl_easy_strerror(rc), c->errbuf[0] ? ": " : "", c->errbuf);
-      if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
-        snprintf(err->message + strlen(err->message),
-                 sizeof err->message - strlen(err->message),
-                 " (the server's public key does not match --pin)");
-      else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
-        snprintf(err->message + strlen(err->message),
-                 sizeof err->message - strlen(err->message),
-                 " (pass the server's CA with --cacert FILE)");
-    }
-    free(body.data);
-    free(hdrs.data);
-    return -1;
-  }
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &res->status);
-  if (!body.data) buffer_append(&body, "", 0);
-  if (!hdrs.data) buffer_append(&hdrs, "", 0);
-  res->body = body.data;
-  res->body_len = body.len;
-  res->headers = hdrs.data;
-  res->headers_len = hdrs.len;
-  trace_body(c, '<', res->body, res->body_len, 0);
+  return transfer_complete(c, &t, rc, res, err);
+}
+
+/* ---- the multi interface: many transfers in flight -------------------- */
+
+#define POOL_MAX 64
+
+struct http_async {
+  transfer t;
+  CURLcode rc;
+  int done;
+  void *user;
+  struct http_async *next;  /* the done list */
+};
+
+static int multi_ready(http_client *c) {
+  if (c->multi) return 0;
+  c->multi = curl_multi_init();
+  if (!c->multi) return -1;
+  /* HTTP/2 multiplexing when the server offers it, else keep-alive
+   * connections, a few per host */
+  curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
   return 0;
+}
+
+http_async *http_async_start(http_client *c, const http_request *req, void *user,
+                             px_error *err) {
+  url_origin_t o;
+  if (url_origin(req->url, &o) != 0) {
+    px_set(err, PX_USAGE, "not an http(s) URL: %s", req->url);
+    return NULL;
+  }
+  if (req->identity) {
+    px_set(err, PX_USAGE, "identity requests are not made asynchronously");
+    return NULL;
+  }
+  http_async *a = calloc(1, sizeof *a);
+  if (!a || multi_ready(c) != 0) {
+    free(a);
+    px_set(err, PX_NETWORK, "out of memory");
+    return NULL;
+  }
+  CURL *e = c->npool ? c->pool[--c->npool] : NULL;
+  if (!e) {
+    e = curl_easy_init();
+    if (!e) {
+      free(a);
+      px_set(err, PX_NETWORK, "cannot create an HTTP handle");
+      return NULL;
+    }
+    handle_setup(c, e, 0);
+  }
+  a->t.e = e;
+  a->user = user;
+  if (transfer_prepare(c, &a->t, req, 1, err) != 0) {
+    curl_slist_free_all(a->t.list);
+    if (c->npool < POOL_MAX) c->pool[c->npool++] = e; else curl_easy_cleanup(e);
+    free(a);
+    return NULL;
+  }
+  curl_easy_setopt(e, CURLOPT_PRIVATE, a);
+  if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+    curl_slist_free_all(a->t.list);
+    curl_easy_cleanup(e);
+    free(a);
+    px_set(err, PX_NETWORK, "cannot start a transfer");
+    return NULL;
+  }
+  c->in_flight++;
+  return a;
+}
+
+int http_async_run(http_client *c, int timeout_ms) {
+  if (!c->multi) return 0;
+  int running = 0;
+  curl_multi_perform(c->multi, &running);
+  if (running && !c->done) {
+    curl_multi_poll(c->multi, NULL, 0, timeout_ms, NULL);
+    curl_multi_perform(c->multi, &running);
+  }
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(c->multi, &left))) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    http_async *a = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+    curl_multi_remove_handle(c->multi, msg->easy_handle);
+    if (!a) continue;
+    a->rc = msg->data.result;
+    a->done = 1;
+    a->next = c->done;
+    c->done = a;
+  }
+  return c->in_flight;
+}
+
+http_async *http_async_take(http_client *c) {
+  http_async *a = c->done;
+  if (a) {
+    c->done = a->next;
+    a->next = NULL;
+  }
+  return a;
+}
+
+void *http_async_user(const http_async *a) { return a->user; }
+
+int http_async_finish(http_client *c, http_async *a, http_response *res, px_error *err) {
+  memset(res, 0, sizeof *res);
+  int rc = transfer_complete(c, &a->t, a->rc, res, err);
+  CURL *e = a->t.e;
+  if (c->npool < POOL_MAX) c->pool[c->npool++] = e; else curl_easy_cleanup(e);
+  c->in_flight--;
+  free(a);
+  return rc;
+}
+
+void http_async_cancel(http_client *c, http_async *a) {
+  if (!a->done) curl_multi_remove_handle(c->multi, a->t.e);
+  else {
+    /* unlink from the done list */
+    for (http_async **p = &c->done; *p; p = &(*p)->next)
+      if (*p == a) { *p = a->next; break; }
+  }
+  curl_slist_free_all(a->t.list);
+  free(a->t.body.data);
+  free(a->t.hdrs.data);
+  curl_easy_cleanup(a->t.e);
+  c->in_flight--;
+  free(a);
 }
 
 void http_response_free(http_response *res) {

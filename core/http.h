@@ -60,6 +60,21 @@ int http_perform(http_client *c, const http_request *req, http_response *res,
                  px_error *err);
 void http_response_free(http_response *res);
 
+/* Concurrent transfers (the multi interface), for pam.map.  Start any
+ * number, drive them with http_async_run (waits up to timeout_ms for
+ * activity; returns how many are still unfinished), take finished ones
+ * one at a time and turn each into a response with http_async_finish
+ * (which frees it).  Cookies, TLS sessions, DNS and connections are shared
+ * with the sequential requests. */
+typedef struct http_async http_async;
+http_async *http_async_start(http_client *c, const http_request *req, void *user,
+                             px_error *err);
+int http_async_run(http_client *c, int timeout_ms);
+http_async *http_async_take(http_client *c);
+void *http_async_user(const http_async *a);
+int http_async_finish(http_client *c, http_async *a, http_response *res, px_error *err);
+void http_async_cancel(http_client *c, http_async *a);
+
 /* The value of response header `name` (case-insensitive), malloc'd, or
  * NULL.  The first occurrence wins. */
 char *http_header(const http_response *res, const char *name);

@@ -32,13 +32,35 @@
 #define DECODE_KEY "pamsh.json_decode"
 #define ENCODE_KEY "pamsh.json_encode"
 
+/* one item of pam.map: its coroutine and where its result goes */
+typedef struct {
+  lua_State *co;
+  int ref;              /* keeps the coroutine alive in the registry */
+  lua_Integer index;
+  int waiting;          /* yielded in pam_request, a transfer in flight */
+} map_slot;
+
+typedef struct {
+  map_slot *slots;
+  int n;
+} map_state;
+
 typedef struct {
   const settings *cfg;
   volatile sig_atomic_t *abort_flag;
   http_client *http;
   identity *id;
   pam_session *pam;
+  map_state *map;       /* a pam.map in progress, or NULL */
 } pamsh_ctx;
+
+static map_slot *map_slot_of(map_state *m, lua_State *co) {
+  for (int i = 0; i < m->n; i++)
+    if (m->slots[i].co == co) return &m->slots[i];
+  return NULL;
+}
+
+static int pam_request_k(lua_State *L, int status, lua_KContext kctx);
 
 static void zero_free(char *s) {
   if (!s) return;
@@ -62,6 +84,7 @@ typedef struct {
   http_response res;
   px_error err;
   char *tmp;
+  int rc;        /* the outcome of a request finished by pam.map */
 } call_box;
 
 /* ---- lifetimes ---------------------------------------------------- */
@@ -565,6 +588,63 @@ static void push_form(lua_State *L, int t) {
   lua_remove(L, keys);
 }
 
+/* data, status, headers from a successful response in b */
+static int finish_request(lua_State *L, call_box *b, const char *method, const char *path) {
+  /* data */
+  char *ct = http_header(&b->res, "Content-Type");
+  int is_json = ct && strstr(ct, "json") != NULL;
+  free(ct);
+  if (b->res.body_len == 0) {
+    lua_pushnil(L);
+  } else if (is_json || looks_like_json(b->res.body, b->res.body_len)) {
+    if (!decode_json(L, b->res.body, b->res.body_len)) {
+      if (is_json) {
+        /* the server promised JSON and broke the promise */
+        const char *why = lua_tostring(L, -1);
+        b->err.kind = PX_HTTP;
+        b->err.status = b->res.status;
+        snprintf(b->err.method, sizeof b->err.method, "%s", method);
+        snprintf(b->err.path, sizeof b->err.path, "%s", path);
+        snprintf(b->err.message, sizeof b->err.message,
+                 "HTTP %ld response is not valid JSON (%s)", b->res.status,
+                 why ? why : "parse error");
+        return raise_px(L, &b->err);
+      }
+      lua_pop(L, 1);
+      lua_pushlstring(L, b->res.body, b->res.body_len);
+    }
+  } else {
+    lua_pushlstring(L, b->res.body, b->res.body_len);
+  }
+  lua_pushinteger(L, b->res.status);
+  /* headers, lower-cased names; cookies never cross into Lua */
+  lua_newtable(L);
+  const char *p = b->res.headers, *end = p + b->res.headers_len;
+  while (p && p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    const char *colon = memchr(p, ':', len);
+    if (colon && colon > p) {
+      luaL_Buffer B;
+      luaL_buffinit(L, &B);
+      for (const char *q = p; q < colon; q++) {
+        char ch = *q;
+        luaL_addchar(&B, (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch);
+      }
+      luaL_pushresult(&B);
+      const char *v = colon + 1, *ve = p + len;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
+      if (strcmp(lua_tostring(L, -1), "set-cookie") == 0) lua_pushliteral(L, REDACTED);
+      else lua_pushlstring(L, v, (size_t)(ve - v));
+      lua_rawset(L, -3);
+    }
+    p += len + 1;
+  }
+  box_release(b);  /* free the body now rather than at the next GC */
+  return 3;
+}
+
 static int l_pam_request(lua_State *L) {
   pamsh_ctx *c = ctx_of(L);
   check_interrupt(L);
@@ -626,63 +706,148 @@ static int l_pam_request(lua_State *L) {
     return 3;
   }
   ctx_ready(L, c);
+  map_slot *slot = c->map ? map_slot_of(c->map, L) : NULL;
+  if (slot && lua_isyieldable(L)) {
+    /* inside pam.map: start the transfer, yield to the scheduler, and
+     * finish in pam_request_k when it has completed */
+    px_error err = {0};
+    pam_async *a = pam_async_start(c->pam, method, path, body, blen, ctype, slot, &err);
+    if (!a) return raise_px(L, &err);
+    slot->waiting = 1;
+    return lua_yieldk(L, 0, 0, pam_request_k);
+  }
   call_box *b = new_box(L);
   if (pam_request(c->pam, method, path, body, blen, ctype, &b->res, &b->err) != 0)
     return raise_px(L, &b->err);
+  return finish_request(L, b, method, path);
+}
 
-  /* data */
-  char *ct = http_header(&b->res, "Content-Type");
-  int is_json = ct && strstr(ct, "json") != NULL;
-  free(ct);
-  if (b->res.body_len == 0) {
-    lua_pushnil(L);
-  } else if (is_json || looks_like_json(b->res.body, b->res.body_len)) {
-    if (!decode_json(L, b->res.body, b->res.body_len)) {
-      if (is_json) {
-        /* the server promised JSON and broke the promise */
-        const char *why = lua_tostring(L, -1);
-        b->err.kind = PX_HTTP;
-        b->err.status = b->res.status;
-        snprintf(b->err.method, sizeof b->err.method, "%s", method);
-        snprintf(b->err.path, sizeof b->err.path, "%s", path);
-        snprintf(b->err.message, sizeof b->err.message,
-                 "HTTP %ld response is not valid JSON (%s)", b->res.status,
-                 why ? why : "parse error");
-        return raise_px(L, &b->err);
-      }
-      lua_pop(L, 1);
-      lua_pushlstring(L, b->res.body, b->res.body_len);
+/* the continuation of a pam_request that yielded inside pam.map: the
+ * scheduler resumed it with a call box holding the outcome */
+static int pam_request_k(lua_State *L, int status, lua_KContext kctx) {
+  (void)status; (void)kctx;
+  call_box *b = luaL_checkudata(L, -1, CALL_MT);
+  if (b->rc != 0) return raise_px(L, &b->err);
+  char method[16];
+  snprintf(method, sizeof method, "%s", lua_tostring(L, 1));
+  for (char *p = method; *p; p++)
+    if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 32);
+  return finish_request(L, b, method, lua_tostring(L, 2));
+}
+
+/* ---- pam.map: coroutines over the multi interface -------------------- */
+
+/* resume slot's coroutine with nargs values on its stack; record what it
+ * ends with.  Returns 1 when the item is finished. */
+static int map_resume(lua_State *L, map_slot *sl, int nargs, int results, int errors) {
+  int nres = 0;
+  sl->waiting = 0;
+  int st = lua_resume(sl->co, L, nargs, &nres);
+  if (st == LUA_YIELD) {
+    if (sl->waiting) {
+      lua_pop(sl->co, nres);
+      return 0;
+    }
+    /* a yield that is not ours (coroutine.yield in fn): that item fails */
+    lua_pop(sl->co, nres);
+    lua_pushliteral(L, "pam.map: the function yielded outside a request");
+    lua_rawseti(L, errors, sl->index);
+  } else if (st == LUA_OK) {
+    if (nres > 0) {
+      lua_xmove(sl->co, L, 1);  /* the first result; the others are dropped */
+      lua_rawseti(L, results, sl->index);
     }
   } else {
-    lua_pushlstring(L, b->res.body, b->res.body_len);
+    lua_xmove(sl->co, L, 1);
+    lua_rawseti(L, errors, sl->index);
   }
-  lua_pushinteger(L, b->res.status);
-  /* headers, lower-cased names; cookies never cross into Lua */
-  lua_newtable(L);
-  const char *p = b->res.headers, *end = p + b->res.headers_len;
-  while (p && p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    size_t len = eol ? (size_t)(eol - p) : (size_t)(end - p);
-    const char *colon = memchr(p, ':', len);
-    if (colon && colon > p) {
-      luaL_Buffer B;
-      luaL_buffinit(L, &B);
-      for (const char *q = p; q < colon; q++) {
-        char ch = *q;
-        luaL_addchar(&B, (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch);
+  luaL_unref(L, LUA_REGISTRYINDEX, sl->ref);
+  sl->co = NULL;
+  return 1;
+}
+
+/* core.map(list, fn, [concurrency], [progress]) -> results, errors */
+static int l_map(lua_State *L) {
+  pamsh_ctx *c = ctx_of(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_Integer conc = luaL_optinteger(L, 3, 8);
+  if (conc < 1) conc = 1;
+  if (conc > 256) conc = 256;
+  int has_progress = lua_isfunction(L, 4);
+  lua_settop(L, 4);
+  if (c->map) return raise_usage(L, "pam.map cannot be nested");
+  check_interrupt(L);
+  ctx_ready(L, c);
+  lua_Integer n = luaL_len(L, 1);
+  lua_newtable(L);  /* 5: results */
+  lua_newtable(L);  /* 6: errors */
+  map_slot *slots = lua_newuserdatauv(L, sizeof(map_slot) * (size_t)conc, 0);  /* 7 */
+  memset(slots, 0, sizeof(map_slot) * (size_t)conc);
+  map_state m = {slots, (int)conc};
+  c->map = &m;
+  lua_Integer next = 1, done = 0;
+  int active = 0;
+  while (next <= n || active > 0) {
+    /* fill free slots with new items */
+    for (int i = 0; i < conc && next <= n; i++) {
+      map_slot *sl = &slots[i];
+      if (sl->co) continue;
+      sl->co = lua_newthread(L);
+      sl->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+      sl->index = next;
+      lua_pushvalue(L, 2);
+      lua_geti(L, 1, next);
+      lua_xmove(L, sl->co, 2);
+      next++;
+      active++;
+      if (map_resume(L, sl, 1, 5, 6)) {
+        active--;
+        done++;
+        if (has_progress) {
+          /* a failing progress display must not stop the work */
+          lua_pushvalue(L, 4);
+          lua_pushinteger(L, done);
+          lua_pushinteger(L, n);
+          if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+        }
       }
-      luaL_pushresult(&B);
-      const char *v = colon + 1, *ve = p + len;
-      while (v < ve && (*v == ' ' || *v == '\t')) v++;
-      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
-      if (strcmp(lua_tostring(L, -1), "set-cookie") == 0) lua_pushliteral(L, REDACTED);
-      else lua_pushlstring(L, v, (size_t)(ve - v));
-      lua_rawset(L, -3);
     }
-    p += len + 1;
+    if (active == 0) continue;
+    pam_async_run(c->pam, 200);
+    void *user;
+    int rc;
+    http_response res;
+    px_error err = {0};
+    while (pam_async_next(c->pam, &user, &rc, &res, &err)) {
+      map_slot *sl = user;
+      call_box *b = new_box(sl->co);
+      b->rc = rc;
+      if (rc == 0) b->res = res;
+      else {
+        b->err = err;  /* the box owns the body now */
+        memset(&err, 0, sizeof err);
+      }
+      if (map_resume(L, sl, 1, 5, 6)) {
+        active--;
+        done++;
+        if (has_progress) {
+          /* a failing progress display must not stop the work */
+          lua_pushvalue(L, 4);
+          lua_pushinteger(L, done);
+          lua_pushinteger(L, n);
+          if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+        }
+      }
+    }
+    px_clear(&err);
   }
-  box_release(b);  /* free the body now rather than at the next GC */
-  return 3;
+  c->map = NULL;
+  /* a signal or the deadline stopped the items: stop the script too */
+  check_interrupt(L);
+  lua_pushvalue(L, 5);
+  lua_pushvalue(L, 6);
+  return 2;
 }
 
 static int l_pam_logout(lua_State *L) {
@@ -929,6 +1094,7 @@ static int l_isatty(lua_State *L) {
 
 static const luaL_Reg core_funcs[] = {
   {"isatty", l_isatty},
+  {"map", l_map},
   {"log", l_log},
 #ifdef PAMSH_TEST_HOOKS
   {"_test_setenv", l_test_setenv},

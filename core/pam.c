@@ -22,6 +22,9 @@ struct pam_session {
   char *login_url;       /* base URL of the live session */
   pam_credentials cred;  /* how the session logged in, for re-login */
   pam_credentials defaults; /* the configured way (--login) */
+  unsigned generation;   /* counts logins: one re-login serves every request
+                            that started before it */
+  struct pam_async *done_list;
   int allow_http;
   int logged_in;
 };
@@ -408,6 +411,7 @@ int pam_login(pam_session *s, const pam_credentials *cred, const char *url,
     s->cred = keep;
   }
   s->logged_in = 1;
+  s->generation++;
   if (info) {
     info->url = s->login_url;
     info->source = source;
@@ -451,6 +455,36 @@ static int send_once(pam_session *s, const char *method, const char *url,
   free_secret(xsrf);
   memset(xsrf_line, 0, sizeof xsrf_line);
   return rc;
+}
+
+/* What a final answer means: 3xx (never followed) and >= 400 become
+ * errors carrying the server's words; 0 for a success. */
+static int finish_status(http_response *res, px_error *err) {
+  if (res->status >= 300 && res->status < 400) {
+    /* redirects are not followed: a session cookie or token must not
+     * travel to wherever the Location points (another host, a loop) */
+    char *loc = http_header(res, "Location");
+    char *shown = loc ? redact_text(loc, strlen(loc)) : NULL;
+    px_set(err, PX_HTTP, "HTTP %ld redirect to %s, not followed", res->status,
+           shown ? shown : "(no Location)");
+    free(loc);
+    free(shown);
+    err->status = res->status;
+    http_response_free(res);
+    return -1;
+  }
+  if (res->status >= 400) {
+    char *why = pam_error_text(res->body, res->body_len);
+    px_set(err, PX_HTTP, "%s", why ? why : "");
+    if (!why) snprintf(err->message, sizeof err->message, "HTTP %ld", res->status);
+    free(why);
+    err->status = res->status;
+    err->body = res->body;  /* handed over; the caller decodes it */
+    res->body = NULL;
+    http_response_free(res);
+    return -1;
+  }
+  return 0;
 }
 
 /* 429 and 503 say "later": an idempotent request is tried again, a
@@ -518,31 +552,134 @@ int pam_request(pam_session *s, const char *method, const char *path,
   }
   free(url);
   if (rc != 0) return -1;
-  if (res->status >= 300 && res->status < 400) {
-    /* redirects are not followed: a session cookie or token must not
-     * travel to wherever the Location points (another host, a loop) */
-    char *loc = http_header(res, "Location");
-    char *shown = loc ? redact_text(loc, strlen(loc)) : NULL;
-    px_set(err, PX_HTTP, "HTTP %ld redirect to %s, not followed", res->status,
-           shown ? shown : "(no Location)");
-    free(loc);
-    free(shown);
-    err->status = res->status;
-    http_response_free(res);
-    return -1;
+  return finish_status(res, err);
+}
+
+/* ---- concurrent requests (pam.map) ------------------------------------ */
+
+struct pam_async {
+  pam_session *s;
+  http_async *h;
+  char method[16];
+  char path[512];
+  char *url, *body, *ctype;
+  size_t body_len;
+  unsigned generation;  /* of the login the request was sent under */
+  int relogged;
+  void *user;
+};
+
+static void async_free(pam_async *a) {
+  if (!a) return;
+  free(a->url);
+  free_secret(a->body);
+  free(a->ctype);
+  free(a);
+}
+
+static int async_send(pam_async *a, px_error *err) {
+  pam_session *s = a->s;
+  const char *headers[4];
+  char ct[160], xsrf_line[600];
+  int nh = 0;
+  headers[nh++] = "Accept: application/json";
+  if (a->body) {
+    snprintf(ct, sizeof ct, "Content-Type: %s", a->ctype ? a->ctype : "application/json");
+    headers[nh++] = ct;
   }
-  if (res->status >= 400) {
-    char *why = pam_error_text(res->body, res->body_len);
-    px_set(err, PX_HTTP, "%s", why ? why : "");
-    if (!why) {
-      snprintf(err->message, sizeof err->message, "HTTP %ld", res->status);
+  char *xsrf = NULL;
+  if (strcmp(a->method, "GET") != 0 && strcmp(a->method, "HEAD") != 0) {
+    xsrf = http_cookie(s->http, a->url, "XSRF-TOKEN");
+    if (xsrf && strlen(xsrf) < 500) {
+      snprintf(xsrf_line, sizeof xsrf_line, "X-XSRF-TOKEN: %s", xsrf);
+      headers[nh++] = xsrf_line;
     }
-    free(why);
-    err->status = res->status;
-    err->body = res->body;  /* handed over; the caller decodes it */
-    res->body = NULL;
-    http_response_free(res);
-    return -1;
+  }
+  headers[nh] = NULL;
+  http_request req = {.method = a->method, .url = a->url, .headers = headers,
+                      .body = a->body, .body_len = a->body_len};
+  a->generation = s->generation;
+  a->h = http_async_start(s->http, &req, a, err);
+  free_secret(xsrf);
+  memset(xsrf_line, 0, sizeof xsrf_line);
+  return a->h ? 0 : -1;
+}
+
+pam_async *pam_async_start(pam_session *s, const char *method, const char *path,
+                           const char *body, size_t body_len, const char *content_type,
+                           void *user, px_error *err) {
+  if (!s->logged_in && pam_login(s, NULL, NULL, NULL, err) != 0) return NULL;
+  pam_async *a = calloc(1, sizeof *a);
+  if (!a) {
+    px_set(err, PX_NETWORK, "out of memory");
+    return NULL;
+  }
+  a->s = s;
+  a->user = user;
+  snprintf(a->method, sizeof a->method, "%s", method);
+  snprintf(a->path, sizeof a->path, "%s", path);
+  a->url = url_join(s->login_url, path);
+  if (body) {
+    a->body = malloc(body_len + 1);
+    if (a->body) {
+      memcpy(a->body, body, body_len);
+      a->body[body_len] = '\0';
+    }
+    a->body_len = body_len;
+  }
+  a->ctype = content_type ? strdup(content_type) : NULL;
+  if (!a->url || (body && !a->body) || (content_type && !a->ctype)) {
+    async_free(a);
+    px_set(err, PX_NETWORK, "out of memory");
+    return NULL;
+  }
+  if (!same_origin(a->url, s->login_url)) {
+    px_set(err, PX_USAGE, "%s %s: the path must be relative to the PAM URL", method, path);
+    async_free(a);
+    return NULL;
+  }
+  snprintf(err->method, sizeof err->method, "%s", method);
+  snprintf(err->path, sizeof err->path, "%s", path);
+  if (async_send(a, err) != 0) {
+    async_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+int pam_async_run(pam_session *s, int timeout_ms) {
+  return http_async_run(s->http, timeout_ms);
+}
+
+int pam_async_next(pam_session *s, void **user, int *rc, http_response *res, px_error *err) {
+  http_async *h;
+  while ((h = http_async_take(s->http))) {
+    pam_async *a = http_async_user(h);
+    px_clear(err);
+    snprintf(err->method, sizeof err->method, "%s", a->method);
+    snprintf(err->path, sizeof err->path, "%s", a->path);
+    int r = http_async_finish(s->http, h, res, err);
+    a->h = NULL;
+    if (r == 0 && !a->relogged && (res->status == 401 || is_login_redirect(res->status, res))) {
+      /* one re-login serves every request sent under the old session */
+      http_response_free(res);
+      a->relogged = 1;
+      int ok = 1;
+      if (a->generation == s->generation &&
+          pam_login(s, NULL, s->login_url, NULL, err) != 0) {
+        err->method[0] = err->path[0] = '\0';
+        ok = 0;
+      }
+      if (ok && async_send(a, err) == 0) continue;  /* in flight again */
+      *user = a->user;
+      *rc = -1;
+      async_free(a);
+      return 1;
+    }
+    *user = a->user;
+    *rc = r == 0 ? finish_status(res, err) : -1;
+    async_free(a);
+    return 1;
   }
   return 0;
 }

@@ -56,6 +56,19 @@ int pam_request(pam_session *s, const char *method, const char *path,
                 const char *body, size_t body_len, const char *content_type,
                 http_response *res, px_error *err);
 
+/* Concurrent requests: start them (logging in first if needed, blocking),
+ * drive them with pam_async_run (returns how many are unfinished), and
+ * collect outcomes one by one with pam_async_next: 1 when one was
+ * available (*user as given to start, *rc 0 with res or -1 with err, the
+ * same meaning as pam_request's), 0 when none is ready yet.  A 401 leads
+ * to one re-login shared by every request sent under the expired session. */
+typedef struct pam_async pam_async;
+pam_async *pam_async_start(pam_session *s, const char *method, const char *path,
+                           const char *body, size_t body_len, const char *content_type,
+                           void *user, px_error *err);
+int pam_async_run(pam_session *s, int timeout_ms);
+int pam_async_next(pam_session *s, void **user, int *rc, http_response *res, px_error *err);
+
 int pam_logged_in(const pam_session *s);
 void pam_logout(pam_session *s);
 

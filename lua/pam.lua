@@ -205,10 +205,17 @@ function pam.map(list, fn, opts)
   if opts.concurrency ~= nil and not ((math.tointeger(opts.concurrency) or 0) >= 1) then
     usage("pam.map: opts.concurrency must be an integer >= 1")
   end
-  if core.map then return core.map(list, fn, opts) end
   local total = #list
   local show = opts.progress ~= false and total > 1 and core.isatty and core.isatty(2)
   local started = os.time()
+  if core.map then
+    -- each item in a coroutine; pam_request yields while its transfer is
+    -- in flight, and one curl_multi loop drives them all
+    local results, errors = core.map(list, fn, math.tointeger(opts.concurrency) or 8,
+      show and function(done, n) progress_line(done, n, started) end or nil)
+    if show then io.stderr:write("\r\27[K") end
+    return results, errors
+  end
   local results, errors = {}, {}
   for i = 1, total do
     local ok, res = pcall(fn, list[i])
