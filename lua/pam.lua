@@ -185,11 +185,11 @@ function pam.walk(folder_id, fn, opts)
   return count
 end
 
--- pam.map(list, fn, [opts]) -> results, errors.  CONTRACT.md asks for the
--- calls to overlap on the wire; that needs a non-blocking pam_request in
--- the C core.  Until the core provides one (as core.map), the calls run one
--- after another, with the same results/errors shape.  On a terminal a
--- progress line goes to stderr (opts.progress = false turns it off).
+-- pam.map(list, fn, [opts]) -> results, errors.  The C core (core.map)
+-- runs each call in a coroutine whose requests overlap on the wire; the
+-- loop below is only the fallback for a core built without it.  On a
+-- terminal a progress line goes to stderr (opts.progress = false turns it
+-- off).
 local function progress_line(done, total, started)
   local elapsed = os.time() - started
   local rate = elapsed > 0 and done / elapsed or nil
