@@ -196,7 +196,8 @@ static int raise_usage(lua_State *L, const char *msg) {
 /* cjson decodes every number as a float; ids and counts read better as
  * the integers they are */
 static void fix_integers(lua_State *L, int idx, int depth) {
-  if (depth > 200) return;
+  /* each level needs 4 stack slots: a C function is only promised 20 */
+  if (depth > 200 || !lua_checkstack(L, 4)) return;
   idx = lua_absindex(L, idx);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -766,6 +767,15 @@ static int map_resume(lua_State *L, map_slot *sl, int nargs, int results, int er
   return 1;
 }
 
+/* call the progress function at index fn with (done, total); a failing
+ * progress display must not stop the work */
+static void map_progress(lua_State *L, int fn, lua_Integer done, lua_Integer total) {
+  lua_pushvalue(L, fn);
+  lua_pushinteger(L, done);
+  lua_pushinteger(L, total);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+}
+
 /* core.map(list, fn, [concurrency], [progress]) -> results, errors */
 static int l_map(lua_State *L) {
   pamsh_ctx *c = ctx_of(L);
@@ -804,13 +814,7 @@ static int l_map(lua_State *L) {
       if (map_resume(L, sl, 1, 5, 6)) {
         active--;
         done++;
-        if (has_progress) {
-          /* a failing progress display must not stop the work */
-          lua_pushvalue(L, 4);
-          lua_pushinteger(L, done);
-          lua_pushinteger(L, n);
-          if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
-        }
+        if (has_progress) map_progress(L, 4, done, n);
       }
     }
     if (active == 0) continue;
@@ -831,13 +835,7 @@ static int l_map(lua_State *L) {
       if (map_resume(L, sl, 1, 5, 6)) {
         active--;
         done++;
-        if (has_progress) {
-          /* a failing progress display must not stop the work */
-          lua_pushvalue(L, 4);
-          lua_pushinteger(L, done);
-          lua_pushinteger(L, n);
-          if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
-        }
+        if (has_progress) map_progress(L, 4, done, n);
       }
     }
     px_clear(&err);

@@ -20,15 +20,11 @@ static const char *refuse2017(const identity *id, const id_selector *sel) {
 }
 
 static void endpoint(const identity *id, char *buf, size_t n) {
-  snprintf(buf, n, "%s", id->env.identity_endpoint);
-  char *q = strchr(buf, '?');
-  if (q) *q = '\0';
+  id_endpoint_of(id->env.identity_endpoint, buf, n);
 }
 
 static void endpoint2017(const identity *id, char *buf, size_t n) {
-  snprintf(buf, n, "%s", id->env.msi_endpoint);
-  char *q = strchr(buf, '?');
-  if (q) *q = '\0';
+  id_endpoint_of(id->env.msi_endpoint, buf, n);
 }
 
 /* one request with a secret header, read from the environment now: the

@@ -24,9 +24,7 @@ static const char *base_url(const identity *id) {
 }
 
 static void endpoint(const identity *id, char *buf, size_t n) {
-  snprintf(buf, n, "%s", base_url(id));
-  char *q = strchr(buf, '?');
-  if (q) *q = '\0';
+  id_endpoint_of(base_url(id), buf, n);
 }
 
 /* the key file named by "Basic realm=<path>", checked as the SDKs check

@@ -14,9 +14,7 @@ static const char *refuse(const identity *id, const id_selector *sel) {
 }
 
 static void endpoint(const identity *id, char *buf, size_t n) {
-  snprintf(buf, n, "%s", id->env.msi_endpoint);
-  char *q = strchr(buf, '?');
-  if (q) *q = '\0';
+  id_endpoint_of(id->env.msi_endpoint, buf, n);
 }
 
 static int attempt(identity *id, const char *resource, const id_selector *sel,

@@ -147,6 +147,12 @@ void id_free_secret(char *s) {
   free(s);
 }
 
+void id_endpoint_of(const char *url, char *buf, size_t n) {
+  snprintf(buf, n, "%s", url ? url : "");
+  char *q = strchr(buf, '?');
+  if (q) *q = '\0';
+}
+
 void id_selector_pick(const id_selector *sel, const char **kind, const char **val) {
   *kind = *val = NULL;
   if (!sel) return;

@@ -64,6 +64,8 @@ int id_send(identity *id, const char *method, const char *url,
  * with a message in err (PX_AUTH) */
 char *id_read_small_file(const char *path, size_t max, const char *what, px_error *err);
 void id_free_secret(char *s);
+/* url without its query, for messages (a query may carry ids, never shown) */
+void id_endpoint_of(const char *url, char *buf, size_t n);
 /* the selector's kind and value, or NULLs */
 void id_selector_pick(const id_selector *sel, const char **kind, const char **val);
 

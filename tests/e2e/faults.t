@@ -4,24 +4,20 @@
 . "$(dirname "$0")/../setup"
 sim_start
 printf 'print(pam.unlock(arg[1] or 42).name)\n' > "$TMP/unlock.lua"
-secs() { date +%s.%N; }
-elapsed_under() {  # START LIMIT
-  python3 -c "import sys,time; sys.exit(0 if time.time() - $1 < $2 else 1)"
-}
 
 # PAM side
 simctl fault pam /xtam/rest/record/unlock/42 slow delay=10 count=1
-t0=$(secs)
+t0=$(now)
 run "$PAMSH" --timeout 1 "$TMP/unlock.lua"
 is "$RC" 5 "slow response past --timeout: exit 5"
 like "$ERR" "GET https://127.0.0.1:[0-9]+/xtam/rest/record/unlock/42: Timeout" "slow response: timeout named"
-ok $(elapsed_under "$t0" 4; echo $?) "slow response: bounded by the timeout"
+ok $(took_under "$t0" 4; echo $?) "slow response: bounded by the timeout"
 
 simctl fault pam /xtam/rest/record/unlock/42 slow_body delay=10 count=1
-t0=$(secs)
+t0=$(now)
 run env PAMSH_TIMEOUT=1 "$PAMSH" "$TMP/unlock.lua"
 is "$RC" 5 "slow body past PAMSH_TIMEOUT: exit 5"
-ok $(elapsed_under "$t0" 4; echo $?) "slow body: bounded by the timeout"
+ok $(took_under "$t0" 4; echo $?) "slow body: bounded by the timeout"
 
 simctl fault pam /xtam/rest/record/unlock/42 garbage count=1
 run "$PAMSH" "$TMP/unlock.lua"
@@ -84,20 +80,20 @@ run "$PAMSH" "$TMP/unlock.lua"
 is "$RC" 3 "IMDS 200 that is not JSON: exit 3"
 like "$ERR" "identity endpoint unavailable" "IMDS 200 not JSON: identity endpoint unavailable"
 
-t0=$(secs)
+t0=$(now)
 run env PAMSH_IMDS_URL=http://127.0.0.1:9 "$PAMSH" "$TMP/unlock.lua"
 is "$RC" 3 "nothing listening for IMDS: exit 3"
 like "$ERR" "is this an Azure VM" "nothing listening: a hint"
-ok $(elapsed_under "$t0" 3; echo $?) "nothing listening: fails fast"
+ok $(took_under "$t0" 3; echo $?) "nothing listening: fails fast"
 
 # a hanging identity endpoint: each try gets --timeout, all of them 4 x --timeout
 simctl reset-log
 simctl fault imds /metadata slow delay=10
-t0=$(secs)
+t0=$(now)
 run "$PAMSH" --timeout 1 "$TMP/unlock.lua"
 is "$RC" 3 "IMDS hanging: exit 3"
 like "$ERR" "imds: no token from .*Timeout" "IMDS hanging: a timeout, named"
-ok $(elapsed_under "$t0" 6; echo $?) "IMDS hanging: bounded by 4 x --timeout"
+ok $(took_under "$t0" 6; echo $?) "IMDS hanging: bounded by 4 x --timeout"
 ok $([ "$(simctl count imds /metadata)" -ge 2 ]; echo $?) "IMDS hanging: the timeout was retried"
 simctl clear
 

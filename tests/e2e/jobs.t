@@ -4,9 +4,6 @@
 . "$(dirname "$0")/../setup"
 sim_start
 export TOP
-now() { date +%s.%N; }
-took_under() { "$PYTHON" -c "import sys,time; sys.exit(0 if time.time() - $1 < $2 else 1)"; }
-took_over() { "$PYTHON" -c "import sys,time; sys.exit(0 if time.time() - $1 >= $2 else 1)"; }
 LOCK=$TMP/job.lock
 
 # --- --lock ---------------------------------------------------------------------

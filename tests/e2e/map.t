@@ -4,9 +4,6 @@
 . "$(dirname "$0")/../setup"
 sim_start
 export TOP
-now() { date +%s.%N; }
-took_under() { "$PYTHON" -c "import sys,time; sys.exit(0 if time.time() - $1 < $2 else 1)"; }
-took_over() { "$PYTHON" -c "import sys,time; sys.exit(0 if time.time() - $1 >= $2 else 1)"; }
 
 run "$PAMSH" -e '
   local ids = {42, 43, 44, "i-2qhyGh2UB0V", 42, 43}

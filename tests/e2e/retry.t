@@ -7,9 +7,6 @@ sim_start
 HOOKS=${PAMSH_HOOKS_BIN:-$TOP/build/hooks/pamsh}
 [ -x "$HOOKS" ] || bail_out "no test-hook build at $HOOKS (make build/hooks/pamsh)"
 export PAMSH_TEST_TIME_SCALE=0.01
-secs() { date +%s.%N; }
-elapsed_under() { "$PYTHON" -c "import sys,time; sys.exit(0 if time.time() - $1 < $2 else 1)"; }
-elapsed_over() { "$PYTHON" -c "import sys,time; sys.exit(0 if time.time() - $1 >= $2 else 1)"; }
 tok='print(select(2, imds_token()).source)'
 
 # retried statuses, each failing once
@@ -48,12 +45,12 @@ is "$RC" 0 "IMDS 410 six times: still tried, exit 0"
 is "$(simctl count imds /metadata)" 7 "IMDS 410 six times: seven requests"
 simctl reset-log
 simctl fault imds /metadata status status=410
-t0=$(secs)
+t0=$(now)
 run "$HOOKS" -e "$tok"
 is "$RC" 3 "IMDS 410 for good: exit 3"
 n=$(simctl count imds /metadata)
 ok $([ "$n" -ge 6 ]; echo $?) "IMDS 410 for good: kept trying ($n requests)"
-ok $(elapsed_under "$t0" 5; echo $?) "IMDS 410 for good: gave up after ~70 s scaled"
+ok $(took_under "$t0" 5; echo $?) "IMDS 410 for good: gave up after ~70 s scaled"
 like "$ERR" "HTTP 410.*updating" "IMDS 410: says the endpoint is updating"
 simctl clear
 
@@ -61,11 +58,11 @@ simctl clear
 # so the scale is dropped explicitly)
 simctl reset-log
 simctl fault imds /metadata status status=429 retry_after=2 count=1
-t0=$(secs)
+t0=$(now)
 run env -u PAMSH_TEST_TIME_SCALE "$PAMSH" -e "$tok"
 is "$RC" 0 "IMDS 429 Retry-After 2: exit 0"
-ok $(elapsed_over "$t0" 2; echo $?) "IMDS 429 Retry-After 2: waited 2 s"
-ok $(elapsed_under "$t0" 5; echo $?) "IMDS 429 Retry-After 2: and not much longer"
+ok $(took_over "$t0" 2; echo $?) "IMDS 429 Retry-After 2: waited 2 s"
+ok $(took_under "$t0" 5; echo $?) "IMDS 429 Retry-After 2: and not much longer"
 
 # a failed refresh keeps the valid token and waits 30 s before trying again
 simctl set token_lifetime=200
