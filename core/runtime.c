@@ -14,6 +14,7 @@
 #include "interrupt.h"
 #include "logline.h"
 #include "lpam.h"
+#include "repl.h"
 
 int luaopen_cjson(lua_State *L);
 int luaopen_cjson_safe(lua_State *L);
@@ -239,11 +240,7 @@ int runtime_main(lua_State *L, const settings *cfg) {
   case RUN_COMMAND: return run_command(L, cfg);
   case RUN_REPL_OR_STDIN:
   default:
-    if (isatty(STDIN_FILENO)) {
-      fprintf(stderr, "pamsh: the interactive shell is not built yet; "
-              "pass a script, -e CHUNK, or pipe a script in\n");
-      return EXIT_USAGE;
-    }
+    if (isatty(STDIN_FILENO)) return repl_run(L, cfg);
     return run_file(L, cfg, NULL);
   }
 }
