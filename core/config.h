@@ -1,5 +1,5 @@
-/* config.h - one settings struct from the command line and the
- * environment (option > environment > default). */
+/* config.h - one settings struct from the command line, the environment
+ * and the config file (option > environment > config file > default). */
 #ifndef PAMSH_CONFIG_H
 #define PAMSH_CONFIG_H
 
@@ -43,10 +43,18 @@ typedef struct {
   char **argv;
   int target_index;     /* index of target in argv (argc when none) */
   int help, version;
+  /* the config file (--config/PAMSH_CONFIG, else the XDG file, else
+   * /etc/pamsh/config) and the profile read from it */
+  const char *config_path;     /* NULL: no config file was read */
+  const char *profile;         /* NULL: the [default] section only */
+  struct settings_file *file;  /* owns every string that came from the file */
 } settings;
 
-/* Fill s from argv and the environment.  Returns 0, or -1 with a one-line
- * message in msg (a usage error, exit 2). */
+/* Fill s from argv, the environment and the config file (not read for
+ * --help and --version).  Strings point into argv, the environment or
+ * s->file, which settings_free releases.  Returns 0, or -1 with a one-line
+ * message in msg (a usage error, exit 2); errors in the config file start
+ * with "FILE:LINE: ".  Call settings_free in both cases. */
 int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen);
 void settings_free(settings *s);
 

@@ -28,6 +28,11 @@ int main(int argc, char **argv) {
   }
   log_setup(strcmp(cfg.log_format, "json") == 0,
             cfg.quiet ? LOG_WARN : cfg.verbose ? LOG_DEBUG : LOG_INFO);
+  /* -v says which settings file applied: the first question when a job
+   * reaches the wrong server */
+  if (cfg.config_path)
+    log_msg(LOG_DEBUG, "config file %s%s%s", cfg.config_path,
+            cfg.profile ? ", profile " : "", cfg.profile ? cfg.profile : "");
   cfg.started = (double)mono.tv_sec + mono.tv_nsec / 1e9;
   cfg.started_wall = (double)wall.tv_sec + wall.tv_nsec / 1e9;
   /* tokens, cookies and passwords live in this process's memory: no core
