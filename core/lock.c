@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@ static int read_pid(int fd) {
   ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
   if (n <= 0) return 0;
   buf[n] = '\0';
-  return atoi(buf);
+  /* the file is only a hint: anything but a plausible pid shows none */
+  long pid = strtol(buf, NULL, 10);
+  return pid > 0 && pid <= INT_MAX ? (int)pid : 0;
 }
 
 int lock_acquire(const char *path, double wait_s, int *holder, char *msg, int msglen) {

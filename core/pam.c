@@ -24,7 +24,6 @@ struct pam_session {
   pam_credentials defaults; /* the configured way (--login) */
   unsigned generation;   /* counts logins: one re-login serves every request
                             that started before it */
-  struct pam_async *done_list;
   int allow_http;
   int logged_in;
 };

@@ -142,6 +142,7 @@ import signal
 import socket
 import socketserver
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -164,7 +165,8 @@ PAM_403_CSRF = '{"error":"HTTP 403 Forbidden","message":"CSRF token missing or i
 PAM_404 = '{"error":"HTTP 404 Not Found"}'
 
 FAULT_MODES = ("status", "slow", "slow_body", "garbage", "truncated", "html",
-               "huge", "nonjson200", "nocookie", "close", "redirect")
+               "huge", "nonjson200", "nocookie", "close", "redirect", "reset",
+               "truncated_chunked")
 FAULT_KEYS = {"target", "path", "mode", "count", "method", "status", "body",
               "retry_after", "content_type", "delay", "size", "location"}
 
@@ -281,6 +283,13 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost,IP:127.0.0.1
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[otherhost_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:pam.other.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 [sf_ext]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -360,6 +369,77 @@ def make_certs(d):
         os.umask(old)
     for f in ("ca.pem", "server.pem", "wrong-ca.pem", "sf.pem"):
         os.chmod(os.path.join(d, f), 0o644)
+
+
+PAM_CERTS = ("server", "expired", "otherhost")
+
+OPENSSL_CA_CNF = """\
+[ca]
+default_ca = sim_ca
+[sim_ca]
+database = %(db)s/index.txt
+new_certs_dir = %(db)s
+serial = %(db)s/serial
+default_md = sha256
+policy = sim_policy
+unique_subject = no
+copy_extensions = none
+[sim_policy]
+commonName = supplied
+"""
+
+
+def make_pam_cert(d, kind):
+    """The PAM server's certificate for --pam-cert KIND; returns its name
+    (DIR/NAME.pem, NAME.key).  server: the usual one.  expired: the same
+    names (localhost, 127.0.0.1), signed by the test CA, valid from 2 days
+    ago to 1 day ago (`openssl ca -startdate/-enddate`: no faketime).
+    otherhost: signed by the test CA, valid, but only for DNS:pam.other.test.
+    Made on first use and reused while newer than ca.pem."""
+    if kind == "server":
+        return "server"
+    name = "pam-" + kind
+    pem, key = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    ca_pem, ca_key = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
+    if (os.path.exists(pem) and os.path.exists(key)
+            and os.path.getmtime(pem) >= os.path.getmtime(ca_pem)):
+        return name
+    old = os.umask(0o077)
+    try:
+        cnf = os.path.join(d, "openssl.cnf")
+        with open(cnf, "w") as f:
+            f.write(OPENSSL_CNF)
+        csr = os.path.join(d, name + ".csr")
+        _openssl(("req", "-config", cnf, "-new", "-newkey", "ec",
+                  "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                  "-keyout", key, "-out", csr,
+                  "-subj", "/CN=" + ("localhost" if kind == "expired" else "pam.other.test")))
+        if kind == "expired":
+            db = os.path.join(d, "ca-db")
+            os.makedirs(db, exist_ok=True)
+            with open(os.path.join(db, "index.txt"), "w"):
+                pass
+            with open(os.path.join(db, "serial"), "w") as f:
+                f.write("%016X\n" % (secrets.randbits(63) | 1))
+            ca_cnf = os.path.join(d, "openssl-ca.cnf")
+            with open(ca_cnf, "w") as f:
+                f.write(OPENSSL_CA_CNF % {"db": db})
+            now = time.time()
+            fmt = lambda t: time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))
+            _openssl(("ca", "-batch", "-config", ca_cnf, "-name", "sim_ca",
+                      "-cert", ca_pem, "-keyfile", ca_key, "-in", csr, "-out", pem,
+                      "-notext", "-extfile", cnf, "-extensions", "srv_ext",
+                      "-startdate", fmt(now - 2 * 86400), "-enddate", fmt(now - 86400)))
+        else:
+            _openssl(("x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key,
+                      "-set_serial", str(secrets.randbits(63) | 1), "-days", "30",
+                      "-sha256", "-extfile", cnf, "-extensions", "otherhost_ext",
+                      "-out", pem))
+        os.unlink(csr)
+    finally:
+        os.umask(old)
+    os.chmod(pem, 0o644)
+    return name
 
 
 def cert_thumbprint(pem_file):
@@ -1027,6 +1107,27 @@ class Base(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(body[:len(body) // 2])
             self.hard_close()
             return
+        if fx and fx[0] == "truncated_chunked":
+            # chunked, the first half of the body in two chunks, then FIN:
+            # never the last (zero-size) chunk
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if self.command != "HEAD":
+                half = body[:max(len(body) // 2, 2)]
+                for part in (half[:len(half) // 2], half[len(half) // 2:]):
+                    if part:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.hard_close()
+            return
+        if fx and fx[0] == "reset":
+            # the full Content-Length announced, half the body sent, a pause
+            # (so that the client is reading the body), then a TCP RST
+            self.send_header("Content-Length", str(max(len(body), 64)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body[:len(body) // 2])
+            self.reset_connection(fx[1])
+            return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command == "HEAD" or not body:
@@ -1045,6 +1146,32 @@ class Base(http.server.BaseHTTPRequestHandler):
         try:
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def reset_connection(self, delay=0.0):
+        """Flush, wait DELAY s, then abort the connection with a TCP RST
+        (SO_LINGER 0 and close; no TLS close_notify, no FIN)."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        if delay > 0:
+            time.sleep(delay)
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        # the socket is closed for real once rfile (a makefile() object) is
+        # closed too; wfile writes through the socket itself
+        try:
+            self.rfile.close()
+        except OSError:
+            pass
+        try:
+            self.connection.close()
         except OSError:
             pass
 
@@ -1071,6 +1198,12 @@ class Base(http.server.BaseHTTPRequestHandler):
             return False
         if mode == "truncated":
             self._fx = ("truncated",)
+            return False
+        if mode == "truncated_chunked":
+            self._fx = ("truncated_chunked",)
+            return False
+        if mode == "reset":
+            self._fx = ("reset", f.get("delay", 0.2))
             return False
         if mode == "status":
             status = f.get("status", 500)
@@ -1966,6 +2099,10 @@ def main():
     ap.add_argument("--imds-bind", default="127.0.0.1:0")
     ap.add_argument("--pam-bind", default="127.0.0.1:0")
     ap.add_argument("--pam-http", action="store_true")
+    ap.add_argument("--pam-cert", choices=PAM_CERTS, default="server",
+                    help="the PAM server's certificate: server (default), expired "
+                         "(signed by the test CA, expired yesterday), otherhost "
+                         "(signed by the test CA, only for DNS:pam.other.test)")
     ap.add_argument("--data", default=os.path.join(HERE, "data.json"))
     ap.add_argument("--arc-key-dir", default=None,
                     help="where Arc challenges put key files (default DIR/arc-tokens)")
@@ -1993,7 +2130,9 @@ def main():
     sim.write_federated()
     srv_ctx = server_context(args.dir, "server")
     imds = Server(imds_addr, ImdsHandler, sim)
-    pam = Server(pam_addr, PamHandler, sim, None if args.pam_http else srv_ctx)
+    pam_cert = make_pam_cert(args.dir, args.pam_cert)
+    pam_ctx = srv_ctx if pam_cert == "server" else server_context(args.dir, pam_cert)
+    pam = Server(pam_addr, PamHandler, sim, None if args.pam_http else pam_ctx)
     ctl = Server(("127.0.0.1", 0), ControlHandler, sim)
     lo = ("127.0.0.1", 0)
     appsvc = Server(lo, AppServiceHandler, sim)
@@ -2039,6 +2178,7 @@ def main():
         ("SIM_CAS_USER", sim.cas_first_user.get("username", "")),
         ("SIM_CAS_PASSWORD", sim.cas_first_user.get("password", "")),
         ("SIM_CAS_API_TOKEN", sim.cas_first_token),
+        ("SIM_PAM_CERT", os.path.join(args.dir, pam_cert + ".pem")),
     ])
     sim.note("started pid %d imds %s pam %s control %s" % (os.getpid(), host(imds),
                                                            host(pam), host(ctl)))
