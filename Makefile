@@ -10,8 +10,9 @@ ASAN    := $(BUILD)/asan
 HOOKS   := $(BUILD)/hooks
 
 CC      ?= gcc
-PKG     := lua5.4 lua5.4-cjson libcurl openssl libedit
-VERSION := $(shell git describe --tags --dirty 2>/dev/null || cat VERSION)
+PKG     := lua5.4 lua5.4-cjson libcurl openssl libedit inih
+# git describe in a checkout, else the VERSION file (tarballs)
+VERSION := $(shell sh packaging/version)
 
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
                -DPAMSH_VERSION='"$(VERSION)"' -Icore -I$(BUILD) \
@@ -21,7 +22,7 @@ LUA_LIBDIR := $(shell pkg-config --variable=libdir lua5.4 2>/dev/null)
 # Lua and lua-cjson linked statically (one self-contained binary); -E keeps
 # the Lua C API visible to C modules a user script may require.
 LIBS    := $(LUA_LIBDIR)/liblua5.4-cjson.a $(LUA_LIBDIR)/liblua5.4.a \
-           $(shell pkg-config --libs libcurl openssl libedit 2>/dev/null) -lm -ldl
+           $(shell pkg-config --libs libcurl openssl libedit inih 2>/dev/null) -lm -ldl
 LDFLAGS ?=
 LINK    := -Wl,-E
 
