@@ -107,14 +107,19 @@ deps:
 TESTS := tests/unit tests/lua tests/e2e
 PROVE := prove -r --timer -j2
 
+# then the feature makefiles' steps (CHECK_TARGETS: static analysis, a
+# short run of each fuzzer), so that CI's `make check` runs them all
 check: deps
 	@$(MAKE) --no-print-directory check-plain
 	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory $(CHECK_TARGETS)
 
+# the fuzz regressions (tests/fuzz) are replayed once, by their own
+# ASan+UBSan build: not again in check-asan
 check-plain: $(BUILD)/pamsh $(HOOKS)/pamsh $(BUILD)/test-unit
 	PATH="$(CURDIR)/$(BUILD):$$PATH" PAMSH_BIN="$(CURDIR)/$(BUILD)/pamsh" \
 	  PAMSH_HOOKS_BIN="$(CURDIR)/$(HOOKS)/pamsh" \
-	  UNIT_BIN="$(CURDIR)/$(BUILD)/test-unit" $(PROVE) $(TESTS)
+	  UNIT_BIN="$(CURDIR)/$(BUILD)/test-unit" $(PROVE) $(TESTS) tests/fuzz
 
 check-asan: $(ASAN)/pamsh $(ASAN)/test-unit
 	PATH="$(CURDIR)/$(ASAN):$$PATH" PAMSH_BIN="$(CURDIR)/$(ASAN)/pamsh" \
