@@ -39,10 +39,13 @@ timed() {
   run "$@"
   ELAPSED_MS=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
 }
-# under SEC DESC / over SEC DESC: the last timed run took < / >= SEC
+# under SEC DESC / over SEC DESC: the last timed run took < / >= SEC (the
+# upper bound times TEST_SLOWDOWN: check-valgrind)
 under() {
-  ((ELAPSED_MS < $1 * 1000))
-  ok $? "$2: bounded (${ELAPSED_MS} ms < $1 s)" || diag_run
+  local x=
+  ((TEST_SLOWDOWN > 1)) && x=" x $TEST_SLOWDOWN"
+  ((ELAPSED_MS < $1 * 1000 * TEST_SLOWDOWN))
+  ok $? "$2: bounded (${ELAPSED_MS} ms < $1 s$x)" || diag_run
 }
 over() {
   ((ELAPSED_MS >= $1 * 1000))
