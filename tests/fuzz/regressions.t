@@ -6,7 +6,8 @@
 # every crash the fuzzers found is kept.  The Lua target runs again under
 # valgrind (the Lua and lua-cjson libraries are not instrumented), and
 # tests/fuzz/regressions/pamsh/*.json are served by the simulator to the
-# real pamsh under valgrind.
+# real pamsh under valgrind.  tests/fuzz/copies-in-step checks that the
+# code fuzz_luajson.c and fuzz_retry.c copy from core/ is still core's.
 #
 # FUZZ_REPLAY_DIR: where the replay binaries are (default build/fuzz);
 # they are built here when missing.
@@ -30,6 +31,10 @@ fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98
+
+# the targets that copy code from core/ test what core/ runs
+run "$PYTHON" "$TOP/tests/fuzz/copies-in-step" "$TOP"
+ok "$RC" "the fuzz targets' copies of core/ code are in step with core/" || diag_run
 
 have_valgrind=0
 command -v valgrind >/dev/null && have_valgrind=1
