@@ -20,78 +20,110 @@
 #define SYSTEM_CONFIG "/etc/pamsh/config"
 
 static const char usage_text[] =
-  "usage: pamsh [options] SCRIPT.lua [args...]   run a script (args in `arg` and `...`)\n"
-  "       pamsh [options] -e CHUNK ...           run Lua chunks (-e may repeat)\n"
-  "       pamsh [options] -                      read the script from standard input\n"
-  "       pamsh [options]                        read the script from standard input\n"
-  "       pamsh [options] COMMAND [args...]      a built-in command\n"
+  "usage: pamsh [options] SCRIPT.lua [args...]  run a script (args in arg and ...)\n"
+  "       pamsh [options] -e CHUNK [SCRIPT.lua] run Lua chunks (-e may repeat),\n"
+  "                                             then the script if one is given\n"
+  "       pamsh [options] - [args...]           read the script from stdin\n"
+  "       pamsh [options]                       the interactive shell when stdin\n"
+  "                                             is a terminal, else read the\n"
+  "                                             script from stdin\n"
+  "       pamsh [options] COMMAND [args...]     a built-in command\n"
+  "An argument with a '/' or ending in .lua is a script; any other word is a\n"
+  "command.\n"
   "\n"
   "Commands:\n"
-  "  token [--raw|--json]    get a managed-identity token and show its source and claims\n"
-  "  request METHOD PATH [BODY]  one authenticated PAM call, the answer as JSON on stdout\n"
-  "  doctor [PATH]           check identity, token, TLS, login and one read call, with fixes\n"
-  "  version                 versions of pamsh, Lua, libcurl, lua-cjson, TLS backend\n"
+  "  token [--raw|--json]    get a managed-identity token, show its source and\n"
+  "                          claims\n"
+  "  request METHOD PATH [BODY|@FILE|-]\n"
+  "                          one authenticated PAM call; the answer as JSON\n"
+  "  doctor [PATH]           check identity, token, TLS, login and one read\n"
+  "                          call, and say how to fix what fails\n"
+  "  version                 versions of pamsh, Lua, libcurl, TLS, lua-cjson\n"
   "\n"
-  "Configuration (an option wins over its environment variable, which wins over\n"
-  "the config file):\n"
-  "  --config FILE           the config file                                      [PAMSH_CONFIG]\n"
-  "                          default: $XDG_CONFIG_HOME/pamsh/config (~/.config/pamsh/config),\n"
-  "                          else /etc/pamsh/config\n"
-  "  --profile NAME          use [profile NAME] of the config file over [default] [PAMSH_PROFILE]\n"
+  "An option wins over its environment variable (in brackets), which wins over\n"
+  "the config file.\n"
+  "\n"
+  "Configuration file:\n"
+  "  --config FILE           the config file [PAMSH_CONFIG]; by default the\n"
+  "                          first that exists of $XDG_CONFIG_HOME/pamsh/config\n"
+  "                          (~/.config/pamsh/config) and /etc/pamsh/config\n"
+  "  --profile NAME          lay [profile NAME] over [default] [PAMSH_PROFILE]\n"
   "\n"
   "PAM server:\n"
-  "  --url URL               PAM base URL with /xtam, e.g. https://pam.corp:6443/xtam  [PAMSH_URL]\n"
-  "  --cacert FILE           CA bundle that verifies the PAM server               [PAMSH_CACERT]\n"
-  "  --insecure              do not verify the PAM server's certificate (warns every run)\n"
-  "  --pin sha256//BASE64    also require this public key (;-separated list)  [PAMSH_PIN]\n"
-  "  --allow-http            permit a plain http:// PAM URL on a non-loopback host\n"
-  "  --timeout SEC           per-request timeout, default 30; token retries stop\n"
-  "                          after 4 x SEC (75 s while IMDS answers 410) [PAMSH_TIMEOUT]\n"
+  "  --url URL               PAM base URL with /xtam [PAMSH_URL], e.g.\n"
+  "                          https://pam.corp:6443/xtam\n"
+  "  --cacert FILE           CA bundle that verifies the server [PAMSH_CACERT]\n"
+  "  --insecure              do not verify the server's certificate (warns on\n"
+  "                          every run)\n"
+  "  --pin sha256//BASE64    also require this public key; a list is\n"
+  "                          ;-separated [PAMSH_PIN]\n"
+  "  --allow-http            permit a plain http:// URL on a non-loopback host\n"
+  "  --timeout SEC           per-request timeout, default 30 [PAMSH_TIMEOUT];\n"
+  "                          token retries stop after 4 x SEC (75 s while IMDS\n"
+  "                          answers 410)\n"
   "\n"
   "Other logins (hosts without a managed identity):\n"
-  "  --login azure|cas       azure (default): managed identity at /landing;    [PAMSH_LOGIN]\n"
-  "                          cas: the CAS REST ticket flow (Federated Sign-In)\n"
-  "  --user NAME             CAS user; the password comes from PAMSH_PASSWORD    [PAMSH_USER]\n"
-  "                          or a no-echo prompt on the terminal, never from argv;\n"
-  "                          without --user, an API token from PAMSH_API_TOKEN\n"
+  "  --login azure|cas       azure (default): managed identity at /landing;\n"
+  "                          cas: CAS REST tickets (Federated Sign-In)\n"
+  "                          [PAMSH_LOGIN]\n"
+  "  --user NAME             CAS user [PAMSH_USER]; the password comes from\n"
+  "                          PAMSH_PASSWORD or a no-echo prompt, never from\n"
+  "                          argv; without --user, PAMSH_API_TOKEN is used\n"
   "\n"
   "Managed identity:\n"
-  "  --resource ID           token audience: the PAM App Registration's client ID [PAMSH_RESOURCE]\n"
-  "  --client-id ID          user-assigned identity by client ID                [PAMSH_CLIENT_ID]\n"
-  "  --object-id ID          user-assigned identity by object ID                [PAMSH_OBJECT_ID]\n"
-  "  --msi-res-id ID         user-assigned identity by ARM resource ID         [PAMSH_MSI_RES_ID]\n"
-  "  --imds-url URL          IMDS base, default http://169.254.169.254          [PAMSH_IMDS_URL,\n"
-  "                                                     then AZURE_POD_IDENTITY_AUTHORITY_HOST]\n"
+  "  --resource ID           token audience: the PAM App Registration's client\n"
+  "                          ID [PAMSH_RESOURCE]\n"
+  "  --client-id ID          user-assigned identity by client ID\n"
+  "                          [PAMSH_CLIENT_ID]\n"
+  "  --object-id ID          user-assigned identity by object ID\n"
+  "                          [PAMSH_OBJECT_ID]\n"
+  "  --msi-res-id ID         user-assigned identity by ARM resource ID\n"
+  "                          [PAMSH_MSI_RES_ID]\n"
+  "  --imds-url URL          IMDS base, default http://169.254.169.254\n"
+  "                          [PAMSH_IMDS_URL, then\n"
+  "                          AZURE_POD_IDENTITY_AUTHORITY_HOST]\n"
   "\n"
   "Identity sources, detected in this order from the environment:\n"
-  "  servicefabric  IDENTITY_ENDPOINT + IDENTITY_HEADER + IDENTITY_SERVER_THUMBPRINT\n"
-  "  appservice     IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service, Functions, Container Apps)\n"
-  "  arc            IDENTITY_ENDPOINT + IMDS_ENDPOINT, or the Azure Arc agent installed\n"
+  "  servicefabric  IDENTITY_ENDPOINT + IDENTITY_HEADER +\n"
+  "                 IDENTITY_SERVER_THUMBPRINT\n"
+  "  appservice     IDENTITY_ENDPOINT + IDENTITY_HEADER (App Service,\n"
+  "                 Functions, Container Apps)\n"
+  "  arc            IDENTITY_ENDPOINT + IMDS_ENDPOINT, or the Azure Arc agent\n"
   "  appservice     MSI_ENDPOINT + MSI_SECRET (the 2017 protocol)\n"
   "  cloudshell     MSI_ENDPOINT alone\n"
-  "  workload       AZURE_FEDERATED_TOKEN_FILE + AZURE_TENANT_ID + AZURE_CLIENT_ID\n"
-  "                 (+ AZURE_AUTHORITY_HOST; SSL_CERT_FILE for a private CA)\n"
+  "  workload       AZURE_FEDERATED_TOKEN_FILE + AZURE_TENANT_ID +\n"
+  "                 AZURE_CLIENT_ID (+ AZURE_AUTHORITY_HOST; SSL_CERT_FILE for\n"
+  "                 a private CA)\n"
   "  imds           otherwise (virtual machines)\n"
   "\n"
   "Output:\n"
   "  -v, --verbose           HTTP trace on stderr, secrets redacted\n"
   "  -q, --quiet             log warnings and errors only\n"
-  "  --log-format text|json  diagnostics on stderr as text (ISO-8601 time stamps when\n"
-  "                          stderr is not a terminal) or JSON lines  [PAMSH_LOG_FORMAT]\n"
+  "  --log-format text|json  diagnostics on stderr as text (ISO 8601 time\n"
+  "                          stamps when stderr is not a terminal) or JSON\n"
+  "                          lines [PAMSH_LOG_FORMAT]\n"
   "  --dry-run               requests other than GET/HEAD are printed, not sent\n"
   "\n"
   "Scheduled jobs:\n"
-  "  --lock FILE             hold an exclusive lock for the run; exit 75 if another\n"
-  "                          run holds it\n"
+  "  --lock FILE             hold an exclusive lock for the run; exit 75 if\n"
+  "                          another run holds it\n"
   "  --lock-wait SEC         wait up to SEC for the lock first\n"
   "  --deadline SEC          abort the whole run after SEC seconds (exit 124)\n"
   "  --metrics FILE          write a Prometheus textfile at the end of the run\n"
-  "  -h, --help              this help\n"
-  "  --version               print the version and exit\n"
   "\n"
-  "Exit codes: 0 ok, 1 script error, 2 usage or configuration error, 3 identity or\n"
-  "login failure, 4 PAM API error (HTTP >= 400), 5 network, TLS or timeout failure,\n"
-  "75 --lock held by another run, 124 --deadline passed, 130/143 SIGINT/SIGTERM.\n";
+  "Other:\n"
+  "  -e CHUNK                run a chunk of Lua (may repeat)\n"
+  "  --                      end of the options\n"
+  "  -h, --help              this help\n"
+  "  --version               print the versions, as pamsh version does, and exit\n"
+  "Options that take a value also take it after '=', as in --url=URL.\n"
+  "\n"
+  "Exit codes: 0 ok, 1 script error, 2 usage or configuration error, 3 identity\n"
+  "or login failure, 4 PAM API error (HTTP >= 400), 5 network, TLS or timeout\n"
+  "failure, 75 --lock held by another run, 124 --deadline passed, 130/143\n"
+  "SIGINT/SIGTERM.\n"
+  "\n"
+  "The manual: man pamsh; the scripting API: man pamsh-lua.\n";
 
 const char *settings_usage(void) { return usage_text; }
 
@@ -340,6 +372,20 @@ static void unknown_key(file_parser *p, const char *key) {
 }
 
 /* inih's handler: one `key = value` */
+/* "url = https://pam/xtam   # production": a '#' that starts the value or
+ * follows a blank starts a comment, as inih's ';' does.  No setting's
+ * value begins with '#' or holds " #", and the example file's comments
+ * use '#': without this, the comment would end up in the URL or path. */
+static void strip_inline_comment(char *v) {
+  for (char *c = v; *c; c++)
+    if (*c == '#' && (c == v || c[-1] == ' ' || c[-1] == '\t')) {
+      *c = '\0';
+      break;
+    }
+  size_t n = strlen(v);
+  while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) v[--n] = '\0';
+}
+
 static int parse_key(void *user, const char *section, const char *name, const char *value) {
   file_parser *p = user;
   struct settings_file *f = p->f;
@@ -378,6 +424,7 @@ static int parse_key(void *user, const char *section, const char *name, const ch
     parse_error(p, "out of memory");
     return 0;
   }
+  strip_inline_comment(v);
   f->entries[f->nentries++] = (file_entry){p->section, k, v, p->line};
   return 1;
 }
@@ -666,9 +713,21 @@ int settings_parse(settings *s, int argc, char **argv, char *msg, int msglen) {
     s->mode = s->nchunks ? RUN_CHUNKS_ONLY : RUN_REPL_OR_STDIN;
   }
 
-  /* --help and --version answer even when the config file is broken */
-  if (!s->help && !s->version && file_setup(s, config, profile, msg, msglen) != 0)
-    return -1;
+  /* `pamsh version` is `pamsh --version` (main runs the version command for
+   * both); with -e chunks before it, it is a command like any other */
+  if (s->mode == RUN_COMMAND && strcmp(s->target, "version") == 0 && !s->nchunks)
+    s->version = 1;
+  /* --help and --version answer whatever the environment and the config
+   * file say (a bad PAMSH_TIMEOUT, a broken file): they are how one finds
+   * out what is wrong.  Neither uses a setting, so they get the defaults. */
+  if (s->help || s->version) {
+    s->imds_url = DEFAULT_IMDS;
+    s->timeout_ms = DEFAULT_TIMEOUT_MS;
+    s->log_format = "text";
+    s->login = "azure";
+    return 0;
+  }
+  if (file_setup(s, config, profile, msg, msglen) != 0) return -1;
 
   /* the environment, then the config file, fill what the command line left
    * open */

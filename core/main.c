@@ -11,10 +11,6 @@
 #include "metrics.h"
 #include "runtime.h"
 
-#ifndef PAMSH_VERSION
-#define PAMSH_VERSION "0.0.0"
-#endif
-
 int main(int argc, char **argv) {
   settings cfg;
   char msg[512];
@@ -45,10 +41,19 @@ int main(int argc, char **argv) {
     settings_free(&cfg);
     return EXIT_OK;
   }
+  /* --version and `pamsh version` print the same: the version command
+   * (lua/cmd/version.lua), the one place that knows lua-cjson's version.
+   * No lock, CA bundle or script: they only print. */
   if (cfg.version) {
-    printf("pamsh %s\n", PAMSH_VERSION);
-    settings_free(&cfg);
-    return EXIT_OK;
+    cfg.mode = RUN_COMMAND;
+    cfg.target = "version";
+    if (cfg.target_index < cfg.argc && strcmp(cfg.argv[cfg.target_index], "version") != 0)
+      cfg.target_index = cfg.argc;  /* pamsh --version foo.lua: no arguments */
+    cfg.nchunks = 0;
+    cfg.lock = NULL;
+    cfg.cacert = NULL;
+    cfg.insecure = 0;
+    cfg.deadline = 0;
   }
   if (cfg.cacert && access(cfg.cacert, R_OK) != 0) {
     log_msg(LOG_ERROR, "cannot read the CA bundle %s (--cacert/PAMSH_CACERT)", cfg.cacert);

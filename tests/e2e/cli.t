@@ -10,14 +10,39 @@ for opt in --url --resource --client-id --object-id --msi-res-id --imds-url \
            AZURE_POD_IDENTITY_AUTHORITY_HOST "Exit codes"; do
   like "$OUT" "$opt" "--help mentions $opt"
 done
-run "$PAMSH" --version
-is "$RC" 0 "--version exits 0"
-like "$OUT" "^pamsh [0-9a-z.+-]+" "--version prints the version"
+# the help is true about what pamsh does without a script
+like "$OUT" $'pamsh \\[options\\] +the interactive shell when stdin\n +is a terminal, else' \
+  "--help: no script on a terminal is the interactive shell"
+unlike "$OUT" "pamsh \[options\] +read the script from stdin"$'\n' "--help: no usage line says otherwise"
+like "$OUT" "man pamsh" "--help points at the manual"
+is "$(awk 'length > 79' <<<"$OUT")" "" "--help fits in 80 columns"
+
+# `pamsh --version` and `pamsh version`: the same four lines
 run "$PAMSH" version
 is "$RC" 0 "version command exits 0"
-like "$OUT" "Lua 5\.4" "version: Lua"
-like "$OUT" "libcurl [0-9.]+ \(TLS: OpenSSL" "version: libcurl and TLS backend"
-like "$OUT" "lua-cjson 2\." "version: lua-cjson"
+version_out=$OUT
+like "$OUT" "^pamsh [0-9][A-Za-z0-9.+~]*"$'\n' "version: pamsh's version alone on the first line"
+like "$OUT" $'\nLua 5\\.4\\.[0-9]+\n' "version: Lua"
+like "$OUT" $'\nlibcurl [0-9.]+ \\(TLS: OpenSSL/[0-9]' "version: libcurl and TLS backend"
+like "$OUT" $'\nlua-cjson 2\\.[0-9.]+$' "version: lua-cjson"
+run "$PAMSH" --version
+is "$RC" 0 "--version exits 0"
+is "$OUT" "$version_out" "--version prints what pamsh version prints"
+run "$PAMSH" -v --url https://x/xtam --version
+is "$RC $OUT" "0 $version_out" "--version after other options: the same"
+run "$PAMSH" version extra
+is "$RC" 2 "version takes no arguments: exit 2"
+like "$ERR" "usage: pamsh version" "version with an argument: its usage"
+# they answer when the settings are broken: that is when one needs them
+printf '[default]\nbogus line\n' > "$TMP/broken.conf"
+for a in --version version --help; do
+  run env PAMSH_TIMEOUT=abc PAMSH_LOG_FORMAT=xml PAMSH_CONFIG="$TMP/broken.conf" \
+    PAMSH_PROFILE=nosuch PAMSH_CACERT="$TMP/nope.pem" "$PAMSH" $a
+  like "$RC $OUT" "^0 (pamsh|usage)" "$a with a bad environment and config file: exit 0"
+  is "$ERR" "" "$a with a bad environment and config file: nothing on stderr"
+done
+run "$PAMSH" --cacert "$TMP/nope.pem" --lock "$TMP/no/such/dir/lock" --version
+is "$RC $OUT" "0 $version_out" "--version takes no lock and reads no CA bundle"
 
 run "$PAMSH" --frobnicate
 is "$RC" 2 "unknown option: exit 2"

@@ -98,6 +98,19 @@ is "$OUT" "url=https://file.corp/xtam" "--profile default: [default] alone"
 show "login user" --profile lab --login azure
 is "$RC $OUT" $'0 login=azure\nuser=nil' "--login azure over a CAS profile: the profile's user is dropped"
 
+# comments after a value: '#' as well as ';', after a blank; a value that
+# is only a comment is empty; a '#' inside a value stays
+cat > "$TMP/comments.conf" <<'EOF'
+[default]
+url = https://c.corp/xtam#frag   # the main site
+resource = res-c	; tab, then ;
+cacert = #nothing yet
+timeout = 7 #
+EOF
+show "url resource cacert timeout" --config "$TMP/comments.conf"
+is "$RC $OUT" $'0 url=https://c.corp/xtam#frag\nresource=res-c\ncacert=nil\ntimeout=7.0' \
+  "a blank then # or ; starts a comment; a # within a value stays"
+
 run "$PAMSH" --profile nope -e ''
 is "$RC" 2 "unknown profile: exit 2"
 like "$ERR" "unknown profile 'nope' \(--profile\) in $cfgdir/config; profiles: dr, lab, empty" \
