@@ -375,6 +375,8 @@ static int read_key(FILE *f) {
 
 typedef struct {
   const char *word;
+  const char *line;   /* the line being edited */
+  size_t before;      /* bytes of it before the word */
   char **matches;  /* [0] the replacement, [1..n] the candidates, NULL */
   size_t n;
 } completion;
@@ -383,7 +385,8 @@ static int complete_lua(lua_State *L) {
   completion *c = lua_touserdata(L, 1);
   push_repl_fn(L, "complete");
   lua_pushstring(L, c->word);
-  lua_call(L, 1, 1);
+  lua_pushlstring(L, c->line, c->before);
+  lua_call(L, 2, 1);
   if (!lua_istable(L, -1)) return 0;
   lua_Unsigned n = lua_rawlen(L, -1);
   if (n == 0) return 0;
@@ -409,15 +412,33 @@ static void free_matches(char **m) {
   free(m);
 }
 
+/* How many bytes of line come before the word being completed, which
+ * starts at character start.  libedit counts characters (it decodes
+ * UTF-8) while rl_line_buffer holds bytes, so the UTF-8 lead bytes are
+ * counted; if that does not land on the word (another encoding), its
+ * last occurrence is taken.  What comes before the word tells repl.lua
+ * whether the word is inside a string. */
+static size_t bytes_before(const char *line, const char *word, int start) {
+  size_t len = strlen(line), wlen = strlen(word), pos = 0;
+  for (int chars = 0; pos < len; pos++) {
+    if (((unsigned char)line[pos] & 0xC0) == 0x80) continue;
+    if (chars++ == start) break;
+  }
+  if (pos + wlen <= len && strncmp(line + pos, word, wlen) == 0) return pos;
+  size_t found = 0;
+  for (const char *p = line; wlen && (p = strstr(p, word)) != NULL; p++) found = (size_t)(p - line);
+  return found;
+}
+
 /* rl_attempted_completion_function: candidates from repl.complete, never
  * libedit's default of file names */
 static char **complete(const char *word, int start, int end) {
-  (void)start;
   (void)end;
   rl_attempted_completion_over = 1;
   lua_State *L = repl_L;
   if (!L) return NULL;
-  completion c = {word, NULL, 0};
+  const char *line = rl_line_buffer ? rl_line_buffer : "";
+  completion c = {word, line, bytes_before(line, word, start), NULL, 0};
   int top = lua_gettop(L);
   lua_pushcfunction(L, complete_lua);
   lua_pushlightuserdata(L, &c);
@@ -442,7 +463,17 @@ static char **complete(const char *word, int start, int end) {
   return c.matches;
 }
 
+/* The stream libedit draws the prompt and the line on: standard output,
+ * unless that is not a terminal (pamsh | tee log) and standard error is,
+ * as Python's shell does; results still go to standard output.  libedit
+ * on a stream that is no terminal neither prompts nor edits. */
+static FILE *editor_stream(void) {
+  if (!isatty(STDOUT_FILENO) && isatty(STDERR_FILENO)) return stderr;
+  return stdout;
+}
+
 static void editor_init(void) {
+  rl_outstream = editor_stream();
   rl_readline_name = "pamsh";   /* for "pamsh:" lines in ~/.editrc */
   rl_getc_function = read_key;
   rl_attempted_completion_function = complete;
@@ -488,11 +519,11 @@ static int read_line(lua_State *L, int first) {
   lua_pop(L, 1);
   if (!pending_line) {
     if (interrupt_flag == SIGINT) {
-      fputs("^C\n", stdout);
+      fputs("^C\n", rl_outstream);
       return LINE_CANCEL;
     }
     if (interrupt_flag) return LINE_STOP;
-    fputs("\n", stdout);
+    fputs("\n", rl_outstream);
     return LINE_EOF;
   }
   if (interrupt_flag && interrupt_flag != SIGINT) {

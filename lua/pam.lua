@@ -513,4 +513,9 @@ function pam.table(rows, columns)
   return table.concat(lines, "\n")
 end
 
+-- pam.pretty(v, [opts]) -> text for people, as the interactive shell
+-- prints values (lua/pretty.lua).  Loaded on the first call, so that a
+-- script that never asks for it does not pay for it at start-up.
+function pam.pretty(value, opts) return require("pretty")(value, opts) end
+
 return pam

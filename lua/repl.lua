@@ -8,9 +8,6 @@ local pretty = require "pretty"
 
 local repl = {}
 
--- scripts get pam.pretty from pam.lua; make sure the shell has it too
-if type(pam) == "table" and pam.pretty == nil then pam.pretty = pretty end
-
 local info = {}   -- from repl.setup: login, user, history
 
 function repl.setup(t) info = t or {} end
@@ -18,6 +15,16 @@ function repl.setup(t) info = t or {} end
 local function out(...)
   io.stdout:write(...)
   io.stdout:flush()
+end
+
+-- The banner is for the operator: it goes where the prompt goes, to
+-- standard error when standard output is not a terminal (pamsh | tee
+-- log) and standard error is (core/repl.c's editor_stream).
+local function say(...)
+  local f = io.stdout
+  if not core.isatty(1) and core.isatty(2) then f = io.stderr end
+  f:write(...)
+  f:flush()
 end
 
 -- ---------------------------------------------------------------- times
@@ -33,11 +40,12 @@ local function when(epoch)
   return os.date("!%Y-%m-%d %H:%M:%S UTC", epoch) .. " (" .. rel .. ")"
 end
 
-local function rows(list)
+local function rows(list, write)
+  write = write or out
   local w = 0
   for _, r in ipairs(list) do w = math.max(w, #r[1]) end
   for _, r in ipairs(list) do
-    out(r[1], (" "):rep(w - #r[1] + 2), tostring(r[2]), "\n")
+    write(r[1], (" "):rep(w - #r[1] + 2), tostring(r[2]), "\n")
   end
 end
 
@@ -60,12 +68,12 @@ function repl.banner()
       ident = "unknown: " .. tostring(src)
     end
   end
-  out(("pamsh %s (%s), interactive\n"):format(v.pamsh, v.lua))
-  rows {
+  say(("pamsh %s (%s), interactive\n"):format(v.pamsh, v.lua))
+  rows({
     { "PAM", s.url or "(no --url)" },
     { "identity", ident },
-  }
-  out("Type .help for commands and tips, Ctrl-D to leave.\n")
+  }, say)
+  say("Type .help for commands and tips, Ctrl-D to leave.\n")
 end
 
 -- ---------------------------------------------------------------- results
@@ -132,9 +140,9 @@ Tips:
 ]])
   if info.history then
     out("History: ", info.history, "\n",
-        "  Not written there: lines holding a JWT, a reveal, a pam.secret(...),\n",
-        "  an assignment to a name containing password, secret or token, or\n",
-        "  starting with a space.\n")
+        "  Not written there: lines holding a JWT, a reveal, a value revealed\n",
+        "  before, a pam.secret(...), an assignment to a name containing\n",
+        "  password, secret or token, or starting with a space.\n")
   else
     out("History: not saved (no writable state directory).\n")
   end
@@ -185,8 +193,36 @@ end
 
 -- ---------------------------------------------------------------- history
 
+-- The values :reveal() gave out in this session.  The secrets' method
+-- table is shared by all of them, so wrapping its reveal here sees every
+-- call (pam.json's {reveal = true} too).  A line that holds one of these
+-- values (a password pasted back in after it was shown) is kept out of
+-- the history file, whatever its length: erring on the side of not
+-- saving is fine.
+local revealed = {}
+do
+  local mt = getmetatable(core.secret("x"))
+  local methods = type(mt) == "table" and rawget(mt, "__index")
+  local reveal = type(methods) == "table" and rawget(methods, "reveal")
+  if type(reveal) == "function" then
+    methods.reveal = function(s)
+      local v = reveal(s)
+      if type(v) == "string" and v ~= "" then revealed[v] = true end
+      return v
+    end
+  end
+end
+
+local function holds_revealed(chunk)
+  for v in pairs(revealed) do
+    if chunk:find(v, 1, true) then return true end
+  end
+  return false
+end
+
 -- Lines that must not reach the history file: a JWT (eyJ...), anything
--- that mentions reveal (s:reveal(), pam.json(x, {reveal = true})), a
+-- that mentions reveal (s:reveal(), pam.json(x, {reveal = true})) or
+-- holds a value revealed earlier in the session, a
 -- secret made from a literal (pam.secret("...")), an assignment whose
 -- left side names a password, secret or token (local password = "x",
 -- t.api_token = ..., {password = "x"}, t["Secret"] = ...), and, as in
@@ -197,7 +233,7 @@ function repl.history_ok(chunk)
   if chunk:find("^[ \t]") then return false end
   if chunk:find("eyJ[%w_%-]+%.[%w_%-]+%.") then return false end
   local lower = chunk:lower()
-  if lower:find("reveal", 1, true) then return false end
+  if lower:find("reveal", 1, true) or holds_revealed(chunk) then return false end
   if lower:find("secret%s*[%(\"'{%[]") then return false end
   local pos = 1
   while true do
@@ -274,19 +310,45 @@ local function names_of(v, methods_only)
   return list
 end
 
--- repl.complete(word) -> candidates that replace word.  word is what
--- libedit found before the cursor, split at spaces, quotes, brackets and
--- operators other than "." ":" and "/".
-function repl.complete(word)
+-- Is the end of text inside a quoted string?  Short strings only ("..."
+-- and '...', with backslash escapes): the text is one line, and a long
+-- string ([[...]]) that starts on it is rare at a prompt.  A comment
+-- counts as a string: nothing is offered there either.
+local function in_string(text)
+  local quote, i = nil, 1
+  while i <= #text do
+    local c = text:sub(i, i)
+    if quote then
+      if c == "\\" then i = i + 1
+      elseif c == quote then quote = nil end
+    elseif c == '"' or c == "'" then
+      quote = c
+    elseif text:sub(i, i + 1) == "--" then
+      return true
+    end
+    i = i + 1
+  end
+  return quote ~= nil
+end
+
+-- repl.complete(word, before) -> candidates that replace word.  word is
+-- what libedit found before the cursor, split at spaces, quotes, brackets
+-- and operators other than "." ":" and "/"; before is the text of the
+-- line in front of it.  Inside a string only REST paths are offered;
+-- outside, Lua names, and the dot commands at the start of the line.
+function repl.complete(word, before)
+  before = before or ""
   local found = {}
   local function offer(prefix, list, partial)
     for _, name in ipairs(list) do
       if name:sub(1, #partial) == partial then found[#found + 1] = prefix .. name end
     end
   end
-  if word:sub(1, 1) == "/" then
-    offer("", REST_PATHS, word)
-  elseif word:match("^%.%a*$") then
+  if in_string(before) then
+    if word:sub(1, 1) == "/" then offer("", REST_PATHS, word) end
+  elseif word:sub(1, 1) == "/" then
+    return found
+  elseif word:match("^%.%a*$") and before:match("^%s*$") then
     local cmds = {}
     for i, c in ipairs(COMMANDS) do cmds[i] = c[1] end
     offer("", cmds, word)

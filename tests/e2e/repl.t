@@ -9,105 +9,8 @@
 sim_start
 
 # ---------------------------------------------------------------- the driver
-# ptydrive.py OUTDIR PROGRAM ARGS... < STEPS runs PROGRAM on a pseudo-terminal and
-# follows the steps, one a line:
-#   send TEXT      write TEXT (Python escapes: \r \t \x03 \\ ...)
-#   expect REGEX   wait (up to $PTY_TIMEOUT s, default 10) for REGEX in the
-#                  output after the previous match; a miss is logged
-#   sleep SEC
-#   cut NAME       write the output since the previous cut to OUTDIR/NAME
-#   time NAME      write the seconds since the last send to OUTDIR/NAME
-#   sh COMMAND     run COMMAND with bash
-#   signal NAME    send SIGNAME to the program
-#   wait           wait for the program to exit; OUTDIR/exit gets its status
-# OUTDIR/log gets the whole transcript (carriage returns removed) and the
-# expectations that were missed.
-cat >"$TMP/ptydrive.py" <<'PY'
-import os, pty, re, select, signal, subprocess, sys, time
-outdir, argv = sys.argv[1], sys.argv[2:]
-timeout = float(os.environ.get("PTY_TIMEOUT", "10"))
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(argv[0], argv)
-buf, pos, cutpos, sent, eof, misses = "", 0, 0, time.time(), False, []
-
-def pump(t):
-    global buf, eof
-    if eof:
-        time.sleep(t)
-        return
-    r, _, _ = select.select([fd], [], [], t)
-    if r:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            eof = True
-        buf += chunk.decode("utf-8", "replace").replace("\r", "")
-
-def put(name, text):
-    with open(os.path.join(outdir, name), "w") as f:
-        f.write(text)
-
-for raw in sys.stdin.read().splitlines():
-    if not raw.strip() or raw.startswith("#"):
-        continue
-    cmd, _, arg = raw.partition(" ")
-    if cmd == "send":
-        os.write(fd, arg.encode("latin-1").decode("unicode_escape").encode("utf-8"))
-        sent = time.time()
-    elif cmd == "expect":
-        rx, end = re.compile(arg), time.time() + timeout
-        m = rx.search(buf, pos)
-        while not m and time.time() < end and not eof:
-            pump(0.05)
-            m = rx.search(buf, pos)
-        if m:
-            pos = m.end()
-        else:
-            misses.append(arg)
-    elif cmd == "sleep":
-        end = time.time() + float(arg)
-        while time.time() < end:
-            pump(min(0.05, max(0, end - time.time())))
-    elif cmd == "cut":
-        pump(0.05)
-        put(arg, buf[cutpos:])
-        cutpos = len(buf)
-    elif cmd == "time":
-        put(arg, "%.2f" % (time.time() - sent))
-    elif cmd == "sh":
-        subprocess.run(["bash", "-c", arg], stdin=subprocess.DEVNULL)
-    elif cmd == "signal":
-        os.kill(pid, getattr(signal, "SIG" + arg))
-    elif cmd == "wait":
-        end, status = time.time() + timeout, None
-        while time.time() < end:
-            pump(0.05)
-            p, st = os.waitpid(pid, os.WNOHANG)
-            if p:
-                status = st
-                break
-        if status is None:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            put("exit", "timeout")
-        else:
-            put("exit", str(os.waitstatus_to_exitcode(status)))
-        pid = None
-        end = time.time() + 2
-        while not eof and time.time() < end:
-            pump(0.05)
-        break
-if pid:
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-with open(os.path.join(outdir, "log"), "w") as f:
-    f.write(buf)
-    for m in misses:
-        f.write("\n### MISSED: expect %s" % m)
-PY
+# tests/ptydrive.py drives a program on a pseudo-terminal (steps: send,
+# expect, sleep, cut, time, sh, signal, wait; see its header).
 
 # Steps are collected in $STEPS by these helpers, then pty_run runs them.
 PROMPT='\npamsh> $'    # a fresh prompt, the shell waiting for input
@@ -126,15 +29,15 @@ new_session() {
 }
 
 # pty_run [NAME=VALUE | -u NAME ...] [-- pamsh args...]: run the steps
-# (TERM=dumb unless given)
+# (TERM=dumb unless given) with $PTY_PROG, by default pamsh
 pty_run() {
   local unset=() set=(TERM=dumb)
   while (($#)) && [[ $1 != -- ]]; do
     if [[ $1 == -u ]]; then unset+=(-u "$2"); shift 2; else set+=("$1"); shift; fi
   done
   [[ ${1-} == -- ]] && shift
-  timeout -k 5 120 env "${unset[@]}" "${set[@]}" "$PYTHON" "$TMP/ptydrive.py" "$PTY" \
-    "$PAMSH" "$@" <"$STEPS"
+  timeout -k 5 120 env "${unset[@]}" "${set[@]}" "$PYTHON" "$TOP/tests/ptydrive.py" "$PTY" \
+    "${PTY_PROG:-$PAMSH}" "$@" <"$STEPS"
   LOG=$(<"$PTY/log")
   EXIT=$(cat "$PTY/exit" 2>/dev/null)
   if [[ $LOG == *"### MISSED"* ]]; then diag "session $(basename "$PTY"):" "$LOG"; fi
@@ -188,6 +91,13 @@ steps 'send s:rev\t' 'expect s:reveal$' 'send () == "S3cr3t-repl"\r' "expect $PR
 steps 'send retu\t' 'expect return$' 'send  "kw"\r' "expect $PROMPT" 'cut complete_keyword'
 steps 'send (pam.core.is_\t' 'expect is_secret$' 'send \t' 'expect is_secret_name' 'sleep 0.3' 'cut listing' \
       'send \x03' "expect $PROMPT" 'cut listing_cleared'
+steps 'send tostr\t' 'expect tostring$' 'send (12)\r' "expect $PROMPT" 'cut complete_global'
+steps 'send pam.is_secret_f\t' 'expect pam\.is_secret_field$' 'send ("Password")\r' "expect $PROMPT" \
+      'cut complete_pam'
+# REST paths only inside a string, Lua names only outside one
+line setre 're = 2'
+steps 'send 84 /re\t' 'sleep 0.3' 'send \r' "expect $PROMPT" 'cut rest_outside'
+steps 'send #"pri\t' 'sleep 0.3' 'send "\r' "expect $PROMPT" 'cut string_no_names'
 steps 'send .he\t' 'expect \.help$' 'send \r' "expect $PROMPT" 'cut help'
 line unknown '.frob'
 line still_alive 'x'
@@ -226,6 +136,10 @@ like "$(<"$PTY/complete_nested")" $'pam\\.core\\.is_secret_name\\("password"\\)\
 like "$(<"$PTY/complete_method")" $'s:reveal\\(\\) == "S3cr3t-repl"\ntrue\n' "Tab completes methods after ':'"
 like "$(<"$PTY/complete_keyword")" $'return "kw"\n"kw"\n' "Tab completes keywords"
 like "$(<"$PTY/listing")" "pam\.core\.is_secret +pam\.core\.is_secret_name" "a second Tab lists the candidates"
+like "$(<"$PTY/complete_global")" $'tostring\\(12\\)\n"12"\n' "Tab completes globals (tostr)"
+like "$(<"$PTY/complete_pam")" $'pam\\.is_secret_field\\("Password"\\)\ntrue\n' "Tab completes pam. fields"
+is "$(result rest_outside)" "42.0" "no REST path offered outside a string (84 /re stays division)"
+is "$(result string_no_names)" "3" "no Lua name offered inside a string (\"pri stays)"
 for c in .help .login .whoami .quit; do
   like "$(result help)" "(^|$nl)  \\$c " ".help lists $c"
 done
@@ -324,6 +238,14 @@ line local_pw 'local db_Password = "y"'
 line ctor 'cfg = {user = "u", api_token = "z"}'
 line index 't = {}; t["client_secret"] = "w"'
 line space ' hidden = 1'
+line multi 'n, session_Token = 1, "v"'
+# a revealed value typed (pasted) back in later: kept out; a line that only
+# shares a part of it is saved
+line mksecret 'hs = pam.secret(("Q"):rep(3) .. "-pasted")'
+line before_reveal 'early = #"QQQ-pasted"'
+line show_revealed 'hs:reveal()'
+line pasted 'login_as = "QQQ-pasted"'
+line partial 'other_ok = "QQQ"'
 line marker 'marker_ok = 1'
 steps 'send \x04' 'wait'
 pty_run XDG_STATE_HOME="$xdg"
@@ -331,9 +253,11 @@ pty_run XDG_STATE_HOME="$xdg"
 like "$(<"$PTY/recalled")" "old_1005 = 1" "the history file is loaded (Ctrl-P recalls its last line)"
 H=$(cat "$xdg/pamsh/history")
 is "$(wc -l <"$xdg/pamsh/history")" 1000 "the history is bounded to 1000 lines"
-is "$(head -n 1 "$xdg/pamsh/history")" "old_8 = 1" "the oldest lines go first"
-is "$(tail -n 2 "$xdg/pamsh/history")" $'plain_ok = 1\nmarker_ok = 1' "plain lines are saved, secret ones are not"
-for bad in eyJ reveal S3cr3t password api_token client_secret hidden; do
+is "$(head -n 1 "$xdg/pamsh/history")" "old_10 = 1" "the oldest lines go first"
+is "$(tail -n 4 "$xdg/pamsh/history")" $'plain_ok = 1\nearly = #"QQQ-pasted"\nother_ok = "QQQ"\nmarker_ok = 1' \
+   "plain lines are saved, secret ones are not"
+like "$(result show_revealed)" '^"QQQ-pasted"$' "the revealed value was shown"
+for bad in eyJ reveal S3cr3t password api_token client_secret hidden session_Token login_as; do
   unlike "$H" "$bad" "not in the history: $bad"
 done
 is "$(grep -c '^old_1005 = 1$' "$xdg/pamsh/history")" 1 "a recalled line is not saved twice in a row"
@@ -364,10 +288,71 @@ like "$(<"$PTY/err")" $'\e\\[31me\n' "colours on a terminal: errors"
 
 new_session nocolor
 line num '{1, "s"}'
+line err 'error("e", 0)'
 steps 'send \x04' 'wait'
 pty_run TERM=xterm NO_COLOR=1
 like "$(<"$PTY/num")" '\{ 1, "s" \}' "NO_COLOR: the value"
 unlike "$(<"$PTY/num")" $'\e\\[3' "NO_COLOR: no colours"
+like "$(<"$PTY/err")" $'(^|\n)e\n' "NO_COLOR: the error"
+unlike "$(<"$PTY/err")" $'\e\\[3' "NO_COLOR: no colour on errors either"
+
+new_session emptynocolor
+line num '1+1'
+steps 'send \x04' 'wait'
+pty_run TERM=xterm NO_COLOR=
+like "$(<"$PTY/num")" $'\e\\[36m2\e\\[0m' "an empty NO_COLOR does not turn colours off"
+
+# standard output a pipe (pamsh | tee log): the prompt and the line editor
+# move to standard error, results have no colours, errors on the terminal do
+cat >"$TMP/piped" <<'SH'
+#!/usr/bin/env bash
+set -o pipefail
+"$PAMSH" "$@" | cat
+SH
+chmod +x "$TMP/piped"
+# (results pass through cat: they may reach the terminal after the next
+# prompt, so the steps wait for the results and the whole transcript is
+# looked at; with TERM=xterm libedit redraws a completed word by moving the
+# cursor)
+new_session piped
+: >"$STEPS"
+steps 'expect Ctrl-D to leave\.\npamsh> $' 'send {1, "s"}\r' 'expect \{ 1, "s" \}' \
+      'send error("e", 0)\r' 'expect in main chunk' \
+      'send string.fo\t' 'expect rmat$' 'send ("%d", 7)\r' 'expect "7"' \
+      'send \x04' 'wait'
+PTY_PROG=$TMP/piped pty_run TERM=xterm
+like "$LOG" '\{ 1, "s" \}' "stdout a pipe: the value, without colours"
+unlike "$LOG" $'\e\\[3[2-6]m' "stdout a pipe: no colours in results"
+like "$LOG" $'\e\\[31me\n' "stdout a pipe: errors, on the terminal, coloured"
+# ("7", quoted, is the result alone: cat may write it into the middle of
+# the next prompt, so only the value itself is looked for)
+like "$LOG" 'string\.fo.*rmat\("%d", 7\)' "stdout a pipe: completion still works"
+like "$LOG" '"7"' "stdout a pipe: the completed line ran"
+like "$LOG" $'^pamsh [^\n]*interactive\n(.*\n)*Type \\.help[^\n]*\npamsh> ' "stdout a pipe: the banner, then the prompt, on the terminal"
+is "$EXIT" 0 "stdout a pipe: exit 0"
+
+# pam.pretty in a script (not the shell) on a terminal: the same rules
+pretty_script() {
+  PTY=$TMP/pty/$1
+  mkdir -p "$PTY"
+  STEPS=$PTY/steps
+  printf 'wait\n' >"$STEPS"
+  shift
+  pty_run "$@" -- -e 'print(pam.pretty({ 1, "s", pw = pam.secret("S3cr3t-pp") }))'
+}
+pretty_script script_color TERM=xterm
+like "$LOG" $'\\{ \e\\[36m1\e\\[0m, \e\\[32m"s"\e\\[0m, pw = \e\\[33m\\[REDACTED\\]\e\\[0m \\}' \
+  "pam.pretty in a script on a terminal: colours"
+is "$EXIT" 0 "pam.pretty in a script: exit 0"
+pretty_script script_nocolor TERM=xterm NO_COLOR=1
+like "$LOG" '^\{ 1, "s", pw = \[REDACTED\] \}' "pam.pretty in a script with NO_COLOR: plain"
+pretty_script script_dumb TERM=dumb
+like "$LOG" '^\{ 1, "s", pw = \[REDACTED\] \}' "pam.pretty in a script with TERM=dumb: plain"
+run "$PAMSH" -e 'print(pam.pretty({ 1, "s", pw = pam.secret("S3cr3t-pp") }))'
+is "$OUT" '{ 1, "s", pw = [REDACTED] }' "pam.pretty in a script, stdout not a terminal: plain"
+run "$PAMSH" -e 'print(pam.pretty(1, 5))'
+is "$RC" 2 "pam.pretty with bad options: usage error, exit 2"
+like "$ERR" "pam\.pretty: options must be a table" "pam.pretty with bad options: says why"
 
 # ---------------------------------------------------------------- ending
 new_session sigterm

@@ -4,10 +4,20 @@
 package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local t = require "tap"
 local cjson = require "cjson"
-local pretty = require "pretty"
 
+-- pam.pretty in a script: lua/pretty.lua is loaded on the first call, not
+-- at start-up
+t.is(package.loaded.pretty, nil, "the pretty-printer is not loaded at start-up")
+t.is(type(pam.pretty), "function", "scripts have pam.pretty")
+t.is(pam.pretty({ b = 2, a = { 1, "x" } }), '{ a = { 1, "x" }, b = 2 }', "pam.pretty(v) in a script")
+t.is(type(package.loaded.pretty), "function", "loaded by the first call")
+t.is(pam.pretty({ a = { b = {} } }, { depth = 1 }), "{ a = {...} }", "pam.pretty passes the options on")
+t.is(pam.pretty(pam.secret("S3cr3t-script")), "[REDACTED]", "pam.pretty redacts secrets")
+local perr = t.raises(pam.pretty, "pam.pretty: bad options", 1, "deep")
+t.is(type(perr) == "table" and perr.kind, "usage", "pam.pretty: bad options are a usage error")
+
+local pretty = require "pretty"
 t.is(type(pretty), "function", "require 'pretty' is a function")
-t.ok(pam.pretty == nil or pam.pretty == pretty, "pam.pretty, where set, is the same function")
 
 -- scalars
 t.is(pretty(42), "42", "integer")
