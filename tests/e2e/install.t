@@ -61,8 +61,9 @@ if command -v man >/dev/null; then
 else
   skip "man -l pamsh.1" "no man-db"; skip "man -l pamsh-lua.7" "no man-db"
 fi
-# the text with lines long enough that no option is broken or hyphenated
-page=$(LC_ALL=C.UTF-8 groff -mandoc -Tutf8 -rLL=2000n "$root$prefix/share/man/man1/pamsh.1" 2>/dev/null | col -bx)
+# the text with lines long enough that no option is broken or hyphenated,
+# plain (-P-cbou: no bold or underline by overstriking)
+page=$(LC_ALL=C.UTF-8 groff -mandoc -Tutf8 -P-cbou -rLL=2000n "$root$prefix/share/man/man1/pamsh.1" 2>/dev/null)
 for sec in SYNOPSIS COMMANDS OPTIONS "CONFIGURATION FILE" ENVIRONMENT "EXIT STATUS" FILES EXAMPLES; do
   grep -qx "$sec" <<<"$page" || fail "pamsh(1) has no $sec section"
 done
@@ -87,9 +88,85 @@ for c in 0 1 2 3 4 5 75 124 130 143; do
   grep -qE "^ +$c +[A-Z-]" <<<"$page" || missing+=" $c"
 done
 is "$missing" "" "pamsh(1) lists every exit code"
+
+# --help, the binary's option parser, pamsh(1) and the completion agree on
+# the options, and on which of them take a value, so that none can drift.
+# The options of --help, "NAME value" or "NAME flag" a line, from its
+# option lines ("  -v, --verbose   ...", "  --url URL   ...").
+options_of() {  # the option column of lines that start with two blanks and -
+  awk '/^ +-/ { sub(/^ +/, ""); split($0, col, /  +/); n = split(col[1], alias, /, /)
+    for (i = 1; i <= n; i++) { split(alias[i], w, " ")
+      if (w[1] != "--") print w[1], (w[2] != "" ? "value" : "flag") } }' | LC_ALL=C sort -u
+}
+run "$PAMSH" --help
+help_opts=$(options_of <<<"$OUT")
+note "--help options: $(tr '\n' ' ' <<<"$help_opts")"
+like "$help_opts" $'--url value\n' "the options of --help parse (--url takes a value)"
+like "$help_opts" $'--insecure flag\n' "the options of --help parse (--insecure does not)"
+# --help is true: the binary wants a value where it says so, none elsewhere
+wrong=
+while read -r o kind; do
+  if [[ $kind == value ]]; then
+    run "$PAMSH" "$o"
+    [[ $RC == 2 && $ERR == *"$o"*need* ]] || wrong+=" $o(takes no value?)"
+  elif [[ $o == --* ]]; then
+    run "$PAMSH" "$o=x"
+    [[ $RC == 2 && $ERR == *"takes no value"* ]] || wrong+=" $o(takes a value?)"
+  else
+    run "$PAMSH" "$o" -e ''
+    [[ $RC == 0 ]] || wrong+=" $o(refused?)"
+  fi
+done <<<"$help_opts"
+is "$wrong" "" "every option takes a value exactly when --help says so"
+# every long option the parser knows is in --help
+parser=$(sed -n '/^static const option_spec options\[\]/,/^};/p' "$TOP/core/config.c" |
+         grep -oE '"[a-z][a-z-]*"' | tr -d '"' | LC_ALL=C sort -u)
+[[ -n $parser ]] || fail "no options found in core/config.c"
 missing=
-for c in token request doctor version; do grep -qE "^ +$c( |$)" <<<"$page" || missing+=" $c"; done
-is "$missing" "" "pamsh(1) describes every command"
+for o in $parser; do grep -q -- "^--$o " <<<"$help_opts" || missing+=" --$o"; done
+is "$missing" "" "--help lists every option the binary accepts"
+# pamsh(1): one item in OPTIONS for each, with a value where --help has one
+man_opts=$(sed -n '/^OPTIONS$/,/^[A-Z]/p' <<<"$page" | grep -E '^ {5}-' | options_of)
+is "$man_opts" "$help_opts" "pamsh(1) OPTIONS: the options of --help, each taking a value when it does"
+
+# the commands: those built in (the unknown-command error lists them),
+# those of --help, of pamsh(1)
+run "$PAMSH" no-such-command
+commands=$(sed -n 's/.*commands: *//p' <<<"$ERR" | tr ' ' '\n' | LC_ALL=C sort)
+like "$commands" "^doctor.*version$" "the binary lists its commands" || diag_run
+run "$PAMSH" --help
+is "$(sed -n '/^Commands:/,/^$/p' <<<"$OUT" | awk '/^  [a-z]/ { print $1 }' | LC_ALL=C sort)" \
+  "$commands" "--help describes every command, and no other"
+is "$(sed -n '/^COMMANDS$/,/^[A-Z]/p' <<<"$page" | awk '/^     [a-z]/ { print $1 }' | LC_ALL=C sort)" \
+  "$commands" "pamsh(1) describes every command, and no other"
+for sec in "INTERACTIVE SHELL"; do
+  grep -qx "$sec" <<<"$page"
+  ok $? "pamsh(1) has $sec"
+done
+shell=$(sed -n '/^INTERACTIVE SHELL$/,/^[A-Z]/p' <<<"$page")
+missing=
+for w in .help .login .whoami .quit Ctrl-C Ctrl-D history _PROMPT Tab NO_COLOR; do
+  grep -qF -- "$w" <<<"$shell" || missing+=" $w"
+done
+is "$missing" "" "INTERACTIVE SHELL: dot commands, keys, history, prompts, completion, colours"
+
+# pamsh-lua(7): every global pamsh adds, and every function of pam, pam.core
+# and log, as the binary has them
+lpage=$(LC_ALL=C.UTF-8 groff -mandoc -Tutf8 -P-cbou -rLL=2000n "$root$prefix/share/man/man7/pamsh-lua.7" 2>/dev/null)
+run "$PAMSH" -e '
+  local std = {}
+  for k in ("_G _VERSION assert collectgarbage coroutine debug dofile error getmetatable io ipairs load loadfile math next os package pairs pcall print rawequal rawget rawlen rawset require select setmetatable string table tonumber tostring type utf8 warn xpcall"):gmatch("%S+") do std[k] = true end
+  for k in pairs(_G) do if not std[k] then print(k) end end
+  for k in pairs(pam) do print("pam." .. k) end
+  for k in pairs(pam.core) do if not k:match("^_test") then print("pam.core." .. k) end end
+  for k in pairs(log) do print("log." .. k) end'
+is "$RC" 0 "the binary lists its globals and API" || diag_run
+api=$(LC_ALL=C sort <<<"$OUT")
+like "$api" $'(^|\n)pam\.unlock\n' "the list has pam.unlock"
+missing=
+for f in $api; do grep -qE -- "(^|[^a-z_.])${f//./\\.}([^a-z_]|$)" <<<"$lpage" || missing+=" $f"; done
+note "checked: $(tr '\n' ' ' <<<"$api")"
+is "$missing" "" "pamsh-lua(7) documents every global and every pam, pam.core and log function"
 
 # ------------------------------------------------------------ completion
 comp=$root$prefix/share/bash-completion/completions/pamsh
@@ -144,6 +221,23 @@ got=$(complete_words pamsh job.lua no)
 is "$got" "notes.txt" "after a script: its arguments are files"
 got=$(complete_words pamsh --cacert no)
 is "$got" "notes.txt" "--cacert: files"
+
+# the completion offers the options of --help, and no other; after one that
+# takes a value it waits for the value, after a flag it goes on
+got=$(complete_words pamsh -)
+is "$got" "$(awk '{ print $1 }' <<<"$help_opts" | LC_ALL=C sort)" "- offers exactly the options of --help"
+wrong=
+while read -r o kind; do
+  got=$(complete_words pamsh "$o" '')
+  if [[ $kind == value ]]; then
+    grep -qx doctor <<<"$got" && wrong+=" $o(offers commands for its value)"
+  else
+    grep -qx doctor <<<"$got" || wrong+=" $o(no commands after it)"
+  fi
+done <<<"$help_opts"
+is "$wrong" "" "the completion knows which options take a value"
+got=$(complete_words pamsh '' | grep -vx -e dir -e job.lua)
+is "$got" "$commands" "the completion offers every command, and no other"
 
 # ------------------------------------------------------------ uninstall
 mk uninstall DESTDIR="$root" PREFIX="$prefix"
