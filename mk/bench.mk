@@ -18,13 +18,13 @@ export BENCH_N BENCH_REPEAT BENCH_WRK_SECONDS BENCH_WRK_REPEAT BENCH_STARTUP_RUN
 
 .PHONY: bench bench-profile
 bench: deps
-	@tests/bench/install-deps
+	@vendor/install-bench-deps
 	@$(MAKE) --no-print-directory all
 	$(BENCH_PYTHON) tests/bench/bench.py --pamsh $(BUILD)/pamsh --out $(BUILD)/bench.md \
 	  --cc "$(CC)" --link-libs "$(LIBS)"
 
 bench-profile: deps
-	@tests/bench/install-deps --profile
+	@vendor/install-bench-deps --profile
 	@$(MAKE) --no-print-directory all
 	$(BENCH_PYTHON) tests/bench/bench.py --pamsh $(BUILD)/pamsh --profile \
 	  --out $(BUILD)/bench-profile.md

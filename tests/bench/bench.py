@@ -198,7 +198,7 @@ class Bench:
                          "TMPDIR": self.tmp}
         for tool in ("nginx", "wrk", "curl", "openssl"):
             if not shutil.which(tool, path=self.base_env["PATH"]):
-                raise Failed("%s is not installed (tests/bench/install-deps)" % tool)
+                raise Failed("%s is not installed (vendor/install-bench-deps)" % tool)
         self.nginx_bin = shutil.which("nginx", path=self.base_env["PATH"])
         self.gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
         if not self.gnu_time:
@@ -765,7 +765,7 @@ class Bench:
         difference divided by N2-N1 is the cost of one request, start-up
         and login cancelled out.  Then perf stat beside."""
         if not shutil.which("valgrind", path=self.base_env["PATH"]):
-            raise Failed("valgrind is not installed (tests/bench/install-deps --profile)")
+            raise Failed("valgrind is not installed (vendor/install-bench-deps --profile)")
         out = []
         w = out.append
         n1, n2 = 50, 50 + self.profile_n
