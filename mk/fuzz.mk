@@ -43,7 +43,7 @@ FUZZ_CORE_retry     := backoff timeparse
 FUZZ_CORE_url       := url
 FUZZ_CORE_redact    := redact jwt b64 json url
 FUZZ_EXTRA_luajson  := $(LUA_LIBDIR)/liblua5.4-cjson.a $(LUA_LIBDIR)/liblua5.4.a -ldl
-# config.c is moving to libinih: harmless while it does not use it yet
+# config.c parses the config file with libinih: the config target links it
 FUZZ_EXTRA_config   := $(shell pkg-config --libs inih 2>/dev/null)
 
 FUZZ_BINS   := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))

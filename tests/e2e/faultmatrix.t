@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The fault matrix (issue 8): every row driven through $PAMSH against the
 # simulator, checking the exit code, the message and that it ends in bounded
-# time.  docs/failures.md is the same table in prose ("Failure behaviour").
+# time.  The README's "Failure behaviour" section is the same table for users.
 #
 # row                                   tested here     also / deeper in
 # connection refused                    yes
@@ -23,7 +23,7 @@
 # IMDS faults                           one row         retry.t, faults.t, sources.t
 # syntax error in a script              yes             cli.t
 # missing script                        yes             cli.t
-# malformed config file                 yes, or SKIP while --config is not built
+# malformed config file                 yes             config.t
 #
 # Loopback only: other names resolve inside a private mount namespace (a
 # hosts file bind-mounted over /etc/hosts) or fail inside an empty network
