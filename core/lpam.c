@@ -299,6 +299,111 @@ static int is_secret(lua_State *L, int idx) {
   return luaL_testudata(L, idx, PAMSH_SECRET_MT) != NULL;
 }
 
+/* ---- JSON encoding meets secrets ------------------------------------ */
+
+/* Append ".key" or "[i]" to at (always NUL-terminated, truncated at
+ * cap); returns the new length. */
+static size_t at_append(char *at, size_t cap, size_t len, lua_State *L, int key) {
+  int n;
+  if (lua_type(L, key) == LUA_TSTRING) n = snprintf(at + len, cap - len, ".%s", lua_tostring(L, key));
+  else if (lua_isinteger(L, key)) n = snprintf(at + len, cap - len, "[%lld]", (long long)lua_tointeger(L, key));
+  else n = snprintf(at + len, cap - len, "[%s key]", luaL_typename(L, key));
+  if (n < 0) return len;
+  return len + (size_t)n < cap ? len + (size_t)n : cap - 1;
+}
+
+/* Is there a pam.secret in the value at idx (itself, a key or a value,
+ * at any depth)?  1 with at naming where, as pam.json does (".fields.
+ * Password", "[2]"; empty for the value itself).  seen is the index of a
+ * table of the tables already looked at: shared and cyclic tables are
+ * walked once.  Only secrets' addresses are looked at, never their
+ * contents. */
+static int find_secret(lua_State *L, int idx, int seen, char *at, size_t cap, size_t len,
+                       int depth) {
+  idx = lua_absindex(L, idx);
+  at[len] = '\0';
+  if (is_secret(L, idx)) return 1;
+  if (lua_type(L, idx) != LUA_TTABLE || depth > 1000 || !lua_checkstack(L, 4)) return 0;
+  lua_pushvalue(L, idx);
+  int known = lua_rawget(L, seen) != LUA_TNIL;
+  lua_pop(L, 1);
+  if (known) return 0;
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, seen);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    size_t n = at_append(at, cap, len, L, -2);
+    if (is_secret(L, -2) || find_secret(L, -1, seen, at, cap, n, depth + 1)) {
+      lua_pop(L, 2);
+      return 1;
+    }
+    lua_pop(L, 1);
+  }
+  at[len] = '\0';
+  return 0;
+}
+
+/* find_secret from the top: 1 with at filled when idx holds a secret */
+static int secret_inside(lua_State *L, int idx, char *at, size_t cap) {
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  int found = find_secret(L, idx, lua_gettop(L), at, cap, 0, 0);
+  lua_pop(L, 1);
+  return found;
+}
+
+#define SECRET_JSON_HINT "call :reveal() on it (or use pam.json(v, {reveal = true})) " \
+  "if you mean to write it out"
+
+/* cjson.encode, wrapped (upvalue 1: the original).  cjson refuses a
+ * pam.secret like any userdata ("Cannot serialise userdata: type not
+ * supported"); this says what it is and what to do instead, in a usage
+ * error like pam.json's.  Other failures are cjson's own, unchanged. */
+static int l_json_encode(lua_State *L) {
+  int n = lua_gettop(L);
+  luaL_checkstack(L, n + 2, "too many arguments");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  for (int i = 1; i <= n; i++) lua_pushvalue(L, i);
+  if (lua_pcall(L, n, 1, 0) == LUA_OK) return 1;
+  char at[200] = "";
+  if (n < 1 || !secret_inside(L, 1, at, sizeof at)) return lua_error(L);
+  lua_pushfstring(L, "cjson.encode: %s is a pam.secret and cannot be encoded as JSON; "
+                  SECRET_JSON_HINT, at[0] ? at : "the value");
+  return raise_usage(L, lua_tostring(L, -1));
+}
+
+/* cjson.safe.encode, wrapped (upvalue 1: the original): nil and the same
+ * plain message as l_json_encode's, as a string (cjson.safe's way) */
+static int l_json_safe_encode(lua_State *L) {
+  int n = lua_gettop(L);
+  luaL_checkstack(L, n + 2, "too many arguments");
+  lua_pushvalue(L, lua_upvalueindex(1));
+  for (int i = 1; i <= n; i++) lua_pushvalue(L, i);
+  lua_call(L, n, 2);
+  if (!lua_isnil(L, -2)) {
+    lua_pop(L, 1);
+    return 1;
+  }
+  char at[200] = "";
+  if (n < 1 || !secret_inside(L, 1, at, sizeof at)) return 2;
+  lua_pop(L, 1);
+  lua_pushfstring(L, "cjson.encode: %s is a pam.secret and cannot be encoded as JSON; "
+                  SECRET_JSON_HINT, at[0] ? at : "the value");
+  return 2;
+}
+
+/* replace the encode of the module at the top of the stack by f, with
+ * the original as its upvalue */
+static void wrap_encode(lua_State *L, lua_CFunction f) {
+  if (lua_getfield(L, -1, "encode") != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushcclosure(L, f, 1);
+  lua_setfield(L, -2, "encode");
+}
+
 /* ---- the context ---------------------------------------------------- */
 
 static int ctx_ready(lua_State *L, pamsh_ctx *c) {
@@ -676,9 +781,14 @@ static int l_pam_request(lua_State *L) {
       lua_getfield(L, LUA_REGISTRYINDEX, ENCODE_KEY);
       lua_pushvalue(L, 3);
       if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-        const char *why = lua_tostring(L, -1);
-        lua_pushfstring(L, "pam_request: the body cannot be sent as JSON: %s",
-                        why ? why : "?");
+        char at[200] = "";
+        if (secret_inside(L, 3, at, sizeof at))
+          lua_pushfstring(L, "pam_request: the body cannot be sent as JSON: %s is a pam.secret; "
+                          "call :reveal() on it (or send pam.json(body, {reveal = true})) "
+                          "if you mean to send it", at[0] ? at : "the body");
+        else
+          lua_pushfstring(L, "pam_request: the body cannot be sent as JSON: %s",
+                          lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
         return raise_usage(L, lua_tostring(L, -1));
       }
       if (!ctype) ctype = "application/json";
@@ -848,10 +958,24 @@ static int l_map(lua_State *L) {
   return 2;
 }
 
+/* forget the session; -v says so when there was one */
+static void ctx_logout(pamsh_ctx *c) {
+  if (!c->pam) return;
+  int was = pam_logged_in(c->pam);
+  pam_logout(c->pam);
+  if (was) log_msg(LOG_DEBUG, "logged out of PAM");
+}
+
 static int l_pam_logout(lua_State *L) {
-  pamsh_ctx *c = ctx_of(L);
-  if (c->pam) pam_logout(c->pam);
+  ctx_logout(ctx_of(L));
   return 0;
+}
+
+void lpam_logout(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY);
+  pamsh_ctx *c = luaL_testudata(L, -1, CTX_MT);
+  lua_pop(L, 1);
+  if (c) ctx_logout(c);
 }
 
 static int l_logged_in(lua_State *L) {
@@ -1177,7 +1301,13 @@ void lpam_setup(lua_State *L, const settings *cfg, volatile sig_atomic_t *abort_
   lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
   lua_getfield(L, -1, "encode");
   lua_setfield(L, LUA_REGISTRYINDEX, ENCODE_KEY);
+  /* scripts' cjson.encode (the global, require "cjson") and
+   * cjson.safe's say plainly why a pam.secret is refused */
+  wrap_encode(L, l_json_encode);
   lua_pop(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "cjson.safe") == LUA_TTABLE) wrap_encode(L, l_json_safe_encode);
+  lua_pop(L, 2);
 
   luaL_requiref(L, "pam.core", luaopen_pam_core, 0);
   lua_getfield(L, -1, "imds_token");

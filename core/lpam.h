@@ -14,6 +14,10 @@
 int luaopen_pam_core(lua_State *L);
 void lpam_setup(lua_State *L, const settings *cfg, volatile sig_atomic_t *abort_flag);
 
+/* forget the PAM session, if any (the end of a run stopped by a signal
+ * or --deadline); "logged out of PAM" at debug level when there was one */
+void lpam_logout(lua_State *L);
+
 /* push a new pam.secret holding a copy of s[0..len) */
 void lpam_push_secret(lua_State *L, const char *s, size_t len);
 

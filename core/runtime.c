@@ -210,11 +210,7 @@ static int run_command(lua_State *L, const settings *cfg) {
   return code;
 }
 
-int runtime_main(lua_State *L, const settings *cfg) {
-  /* a closed pipe (pamsh ... | head) is an error on write, not a kill */
-  signal(SIGPIPE, SIG_IGN);
-  interrupt_install(L, 1);
-  if (cfg->deadline > 0) interrupt_set_deadline(cfg->deadline);
+static int run(lua_State *L, const settings *cfg) {
   create_arg_table(L, cfg);
 
   /* the friendly layer is there for every script */
@@ -243,4 +239,17 @@ int runtime_main(lua_State *L, const settings *cfg) {
     if (isatty(STDIN_FILENO)) return repl_run(L, cfg);
     return run_file(L, cfg, NULL);
   }
+}
+
+int runtime_main(lua_State *L, const settings *cfg) {
+  /* a closed pipe (pamsh ... | head) is an error on write, not a kill */
+  signal(SIGPIPE, SIG_IGN);
+  interrupt_install(L, 1);
+  if (cfg->deadline > 0) interrupt_set_deadline(cfg->deadline);
+  int code = run(L, cfg);
+  /* a run stopped by a signal or the deadline: the script's own cleanup
+   * (to-be-closed variables, error handlers) has run as the error
+   * unwound; now the session ends too, well inside the grace period */
+  if (interrupt_flag) lpam_logout(L);
+  return code;
 }

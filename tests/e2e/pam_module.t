@@ -133,6 +133,111 @@ run "$PAMSH" -e '
 is "$RC" 0 "map: exit 0"
 is "$OUT" $'db-prod\tnil\tweb-01\nnil\t401\thttp\tnil' "map: results in order, errors by index"
 
+# ---------------------------------------------------- pam.put, pam.delete
+simctl reset-log
+run "$PAMSH" -e '
+  local f = pam.create_folder(3, "to-rename", "before")
+  local u = pam.put("/rest/folder/update/" .. f.id, {name = "renamed", description = "after"})
+  print(u.id == f.id, u.name, u.description)
+  local r = pam.create_record(3, 5, "to-delete", {Host = "h"})
+  print(pam.delete("/rest/record/delete/" .. r.id))
+  local ok, e = pcall(pam.unlock, r.id)
+  print(ok, e.status)
+  print(f.id, r.id)'
+is "$RC" 0 "put/delete: exit 0"
+is "$(sed -n 1,3p <<<"$OUT")" $'true\trenamed\tafter\nnil\nfalse\t404' \
+  "pam.put returns the decoded answer; pam.delete's empty answer is nil; the record is gone"
+read -r put_folder del_rec < <(sed -n 4p <<<"$OUT")
+sent=$(simctl log pam | "$PYTHON" -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    if "/update/" in e["path"] or "/delete/" in e["path"]:
+        h = e["headers"]
+        body = json.dumps(json.loads(e["body"]), sort_keys=True) if e["body"] else "-"
+        print(e["method"], e["path"], e["status"], h.get("content-type", "-"),
+              "xsrf" if h.get("x-xsrf-token") else "no-xsrf", body)')
+is "$sent" "PUT /xtam/rest/folder/update/$put_folder 200 application/json xsrf {\"description\": \"after\", \"name\": \"renamed\"}
+DELETE /xtam/rest/record/delete/$del_rec 204 - xsrf -" \
+  "put/delete reach the server: method, JSON body (none for DELETE), X-XSRF-TOKEN accepted"
+is "$(simctl data | "$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+f = [f for f in d["folders"] if str(f["id"]) == sys.argv[1]][0]
+print(f["name"], f["description"], any(str(r["id"]) == sys.argv[2] for r in d["records"]))' "$put_folder" "$del_rec")" \
+  "renamed after False" "put/delete: the server's data changed"
+run "$PAMSH" -e 'pam.delete("/rest/record/delete/43")'
+is "$RC" 4 "pam.delete refused: exit 4"
+is "$ERR" "pamsh: DELETE /rest/record/delete/43: HTTP 401 Unauthorized" "pam.delete refused: one line naming method and path"
+run "$PAMSH" -e 'pam.put("/rest/folder/update/3", {name = ""})'
+is "$RC:$ERR" "4:pamsh: PUT /rest/folder/update/3: HTTP 400 Bad Request: name must be a non-empty string" \
+  "pam.put refused by the server: exit 4, one line with the reason"
+
+# ---------------------------------------------------------------- pam.logout
+simctl reset-log
+run "$PAMSH" -v -e '
+  pam.folder(3)
+  print(pam.core.logged_in())
+  pam.logout()
+  print(pam.core.logged_in())
+  pam.logout()
+  pam.folder(3)
+  print(pam.core.logged_in())'
+is "$RC" 0 "logout: exit 0"
+is "$OUT" $'true\nfalse\ntrue' "logout: the session is dropped; the next request logs in"
+is "$(simctl count pam /xtam/landing POST)" 2 "logout: the request after it logged in again (a second landing)"
+is "$(grep -c 'pamsh: debug: logged out of PAM$' <<<"$ERR")" 1 "logout: -v says so, once (the second logout had no session)"
+cookies=$(simctl log pam | "$PYTHON" -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    if e["path"].startswith("/xtam/rest/folder/list/"):
+        c = e["headers"].get("cookie", "")
+        print(c.split("JSESSIONID=")[1].split(";")[0] if "JSESSIONID=" in c else "none")')
+is "$(wc -l <<<"$cookies")" 2 "logout: two listings sent"
+ok $([ "$(sort -u <<<"$cookies" | wc -l)" = 2 ] && ! grep -qx none <<<"$cookies"; echo $?) \
+  "logout: the listing after it carries the new session's cookie, not the old one"
+unlike "$ERR" "$(head -n 1 <<<"$cookies")" "logout: no session cookie in the -v trace"
+
+# ------------------------------------------- secrets and the JSON encoders
+simctl reset-log
+run "$PAMSH" -e 'print(cjson.encode({name = "x", p = pam.secret("S3cr3t-cjson")}))'
+errs=$ERR
+is "$RC" 2 "cjson.encode of a pam.secret: a usage error, exit 2 (as pam.json)"
+is "$ERR" "pamsh: cjson.encode: .p is a pam.secret and cannot be encoded as JSON; call :reveal() on it (or use pam.json(v, {reveal = true})) if you mean to write it out" \
+  "cjson.encode of a pam.secret: one line that says so and what to do"
+run "$PAMSH" -e 'local json = require "cjson"
+  print(json.encode({rec = {fields = {Password = pam.unlock(42).fields.Password}}}))'
+errs+=$ERR
+is "$RC" 2 "require \"cjson\": the same refusal"
+like "$ERR" "^pamsh: cjson.encode: .rec.fields.Password is a pam.secret and cannot be encoded" "cjson.encode: the message names where the secret is"
+run "$PAMSH" -e 'print(cjson.encode(pam.secret("S3cr3t-top")))'
+errs+=$ERR
+like "$ERR" "^pamsh: cjson.encode: the value is a pam.secret" "cjson.encode of a bare pam.secret"
+run "$PAMSH" -e 'local safe = require "cjson.safe" print(safe.encode({pam.secret("S3cr3t-safe")}))'
+errs+=$ERR$OUT
+is "$RC:$OUT" $'0:nil\tcjson.encode: [1] is a pam.secret and cannot be encoded as JSON; call :reveal() on it (or use pam.json(v, {reveal = true})) if you mean to write it out' \
+  "cjson.safe.encode: nil and the same message"
+run "$PAMSH" -e 'print(cjson.encode({p = pam.secret("S3cr3t-ok"):reveal()}), cjson.encode({1, "a"}))'
+is "$OUT" $'{"p":"S3cr3t-ok"}\t[1,"a"]' "cjson.encode: revealed secrets and plain values encode as before"
+run "$PAMSH" -e 'print(cjson.encode({f = print}))'
+is "$RC" 1 "cjson.encode of a function: cjson's own error, a script error"
+like "$ERR" "Cannot serialise function" "cjson.encode of a function: cjson's message, unchanged"
+run "$PAMSH" -e 'pam.post("/rest/folder/create/1", {name = "x", fields = {password = pam.secret("S3cr3t-post")}})'
+errs+=$ERR
+is "$RC" 2 "pam.post with a pam.secret in the body: exit 2"
+is "$ERR" "pamsh: pam_request: the body cannot be sent as JSON: .fields.password is a pam.secret; call :reveal() on it (or send pam.json(body, {reveal = true})) if you mean to send it" \
+  "pam.post with a pam.secret in the body: one line that says so and what to do"
+run "$PAMSH" -e 'pam.put("/rest/folder/update/3", pam.unlock(42).fields)'
+errs+=$ERR$OUT
+like "$ERR" "^pamsh: pam_request: the body cannot be sent as JSON: .Password is a pam.secret" "pam.put with an unlocked record's fields: refused"
+is "$(simctl count pam /xtam/rest/folder/create)$(simctl count pam /xtam/rest/folder/update)" "00" "a body with a secret is not sent"
+unlike "$errs" "S3cr3t" "no secret value in any of these messages"
+unlike "$(simctl log pam)" "S3cr3t-(post|cjson|top|safe)" "no refused secret reached the server"
+run "$PAMSH" -e 'pam.post("/rest/folder/create/1", {name = "x", f = print})'
+is "$RC:$ERR" "2:pamsh: pam_request: the body cannot be sent as JSON: Cannot serialise function: type not supported" \
+  "pam.post with a function in the body: cjson's reason"
+
 # ---------------------------------------------------------------- usage errors
 usage_case() {
   local chunk=$1 want=$2 desc=$3

@@ -8,6 +8,34 @@ is "$RC" 0 "request GET: exit 0"
 is "$("$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(d["id"], d["name"])' <<<"$OUT")" "42 db-prod" "request GET: the record as JSON"
 is "$(wc -l <<<"$OUT")" 1 "request GET: compact when stdout is not a terminal"
 
+# pty_request NAME ARGS...: pamsh ARGS with stdout (and stderr) on a
+# pseudo-terminal; what it wrote in PTY_OUT, its exit status in PTY_EXIT
+pty_request() {
+  local dir=$TMP/pty-$1
+  shift
+  mkdir -p "$dir"
+  printf 'wait\n' | TERM=dumb timeout -k 5 60 "$PYTHON" "$TOP/tests/ptydrive.py" "$dir" "$PAMSH" "$@"
+  PTY_OUT=$(<"$dir/log")
+  PTY_EXIT=$(cat "$dir/exit" 2>/dev/null)
+}
+compact=$OUT
+pty_request get request GET /rest/record/unlock/42
+is "$PTY_EXIT" 0 "request GET on a terminal: exit 0"
+like "$PTY_OUT" $'^\\{\n  "' "request GET on a terminal: pretty, an indented object"
+like "$PTY_OUT" $'\n  "id": 42,\n' "request GET on a terminal: one key a line, two spaces"
+is "$("$PYTHON" -c '
+import json, sys
+keys = json.loads(sys.argv[1], object_pairs_hook=lambda kv: [k for k, _ in kv])
+print(keys == sorted(keys) and len(keys) > 3)' "$PTY_OUT")" True "request GET on a terminal: keys in sorted order"
+ok $([ "$(wc -l <<<"$PTY_OUT")" -gt 3 ]; echo $?) "request GET on a terminal: several lines"
+is "$("$PYTHON" -c 'import json,sys; a, b = sys.argv[1:]; print(json.loads(a) == json.loads(b))' "$PTY_OUT" "$compact")" \
+  True "request GET: the pretty and the compact output are the same JSON"
+pty_request list request GET /rest/folder/list/3
+like "$PTY_OUT" $'^\\[\n  \\{\n    "id": 42,' "request on a terminal: an array, nested indentation"
+pty_request refused request GET /rest/record/unlock/43
+is "$PTY_EXIT:$PTY_OUT" "4:pamsh: GET /rest/record/unlock/43: HTTP 401 Unauthorized" \
+  "request refused on a terminal: exit 4, the error without a time stamp"
+
 run "$PAMSH" request get /rest/folder/list/3
 is "$RC" 0 "request: method in lower case"
 like "$OUT" '^\[\{"id":42,' "request: a JSON array"

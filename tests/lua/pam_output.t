@@ -50,6 +50,31 @@ t.is(pam.json(rec.fields, { compact = true, reveal = true }), '{"Password":"S3cr
 t.is(pam.json({ p = rec.fields.Password:reveal() }, { compact = true }), '{"p":"S3cr3t-json"}',
      "json: a revealed secret is an ordinary string")
 
+-- cjson.encode: a secret is refused like pam.json refuses it
+kind, msg = failure(cjson.encode, rec)
+t.is(kind, "usage", "cjson.encode: a secret is refused with a usage error")
+t.like(msg, "^cjson%.encode: %.fields%.Password is a pam%.secret and cannot be encoded as JSON; call :reveal%(%)",
+       "cjson.encode: the message names where and says to reveal it")
+t.unlike(msg, "S3cr3t", "cjson.encode: the message does not contain the secret")
+local loop = { name = "x" }
+loop.self = loop
+loop.list = { loop, { deep = { pw = pam.secret("S3cr3t-loop") } } }
+kind, msg = failure(cjson.encode, loop)
+t.is(kind, "usage", "cjson.encode: a secret inside a cyclic table is found")
+t.like(msg, "^cjson%.encode: %.list%[2%]%.deep%.pw is a pam%.secret", "cjson.encode: the path through arrays")
+local plain_loop = {}
+plain_loop.again = plain_loop
+local ok, err = pcall(cjson.encode, plain_loop)
+t.ok(not ok and type(err) == "string" and err:find("nesting"), "cjson.encode: a cycle without secrets keeps cjson's own error")
+kind, msg = failure(cjson.encode, { [pam.secret("S3cr3t-key")] = 1 })
+t.is(kind, "usage", "cjson.encode: a secret as a key is refused too")
+t.unlike(msg, "S3cr3t", "cjson.encode: a secret key is not shown")
+t.is(require("cjson").encode, cjson.encode, "require \"cjson\" is the same wrapped module")
+local safe = require "cjson.safe"
+local none, why = safe.encode(rec)
+t.ok(none == nil and why:find("^cjson%.encode: %.fields%.Password is a pam%.secret"), "cjson.safe.encode: nil and the message")
+t.is(select("#", safe.encode({ 1 })), 1, "cjson.safe.encode: one result on success, as before")
+
 -- cycles and other refusals
 local cyc = { a = {} }
 cyc.a.back = cyc
