@@ -3,6 +3,7 @@
  * read; its contents prove we run on the machine. */
 #include "identity/source.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,14 @@ static void endpoint(const identity *id, char *buf, size_t n) {
   id_endpoint_of(base_url(id), buf, n);
 }
 
+/* what to do when the agent's key directory or file is not ours to read */
+#define ARC_DENIED_HINT "run as root or a member of the himds group"
+
 /* the key file named by "Basic realm=<path>", checked as the SDKs check
- * it: inside the agent's token directory, a .key file, small */
+ * it: inside the agent's token directory, a .key file, small.  The name is
+ * checked before the file system is touched, so a hostile realm cannot
+ * make us probe paths elsewhere; then again once symbolic links are
+ * resolved. */
 static char *challenge_key(const http_response *res, px_error *err) {
   char *www = http_header(res, "WWW-Authenticate");
   const char *realm = www ? strcasestr(www, "realm=") : NULL;
@@ -47,14 +54,32 @@ static char *challenge_key(const http_response *res, px_error *err) {
     path[n - 2] = '\0';
     n -= 2;
   }
-  if (!realpath(path, real) || strncmp(real, ARC_KEY_DIR, strlen(ARC_KEY_DIR)) != 0 ||
-      strchr(real + strlen(ARC_KEY_DIR), '/') || n < 5 ||
-      strcmp(real + strlen(real) - 4, ".key") != 0) {
+  const size_t dl = strlen(ARC_KEY_DIR);
+  int named_ok = n > dl + 4 && strncmp(path, ARC_KEY_DIR, dl) == 0 &&
+                 !strchr(path + dl, '/') && strcmp(path + n - 4, ".key") == 0;
+  if (named_ok && !realpath(path, real)) {
+    /* the agent's directory is closed to other users: that is the usual
+     * reason, and the message must say how to get in */
+    int e = errno;
+    px_set(err, PX_AUTH, "arc: cannot read the Azure Arc key file %s: %s%s", path,
+           strerror(e), e == EACCES ? " (" ARC_DENIED_HINT ")" : "");
+    return NULL;
+  }
+  if (!named_ok || strncmp(real, ARC_KEY_DIR, dl) != 0 || strchr(real + dl, '/') ||
+      strlen(real) < dl + 5 || strcmp(real + strlen(real) - 4, ".key") != 0) {
     px_set(err, PX_AUTH, "arc: the agent named key file %s, which is not a .key file "
            "in " ARC_KEY_DIR " (refusing to read it)", path);
     return NULL;
   }
-  return id_read_small_file(real, ARC_KEY_MAX, "the Azure Arc key file", err);
+  char *key = id_read_small_file(real, ARC_KEY_MAX, "the Azure Arc key file",
+                                 ARC_DENIED_HINT, err);
+  if (!key) {
+    /* name the source, as every other arc error does */
+    char m[sizeof err->message];
+    snprintf(m, sizeof m, "%s", err->message);
+    px_set(err, PX_AUTH, "arc: %s", m);
+  }
+  return key;
 }
 
 static int attempt(identity *id, const char *resource, const id_selector *sel,

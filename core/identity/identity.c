@@ -22,6 +22,7 @@
 #define GONE_PERSIST 70.0      /* 410: IMDS is back within 70 s */
 #define REFRESH_MARGIN 300     /* refresh when under 5 minutes remain */
 #define REFRESH_BACKOFF 30     /* after a failed refresh */
+#define DEADLINE_GRACE 0.5     /* s: a request's limit past the run's deadline */
 #define HIMDS_PATH "/opt/azcmagent/bin/himds"
 
 typedef struct cache_entry {
@@ -40,6 +41,20 @@ static double mono_s(void) {
 static const char *env(const char *name) {
   const char *v = getenv(name);
   return v && *v ? v : NULL;
+}
+
+/* The wall clock the cache's refresh rules read.  Test builds only: shifted
+ * by PAMSH_TEST_CLOCK_OFFSET seconds, read at every call (a script moves it
+ * with pam.core._test_setenv), so the half-life of a 3 h token or the 30 s
+ * wait after a failed refresh can be crossed in a test that runs for a
+ * second.  The production binary has no such switch. */
+static long long wall_now(void) {
+  long long now = (long long)time(NULL);
+#ifdef PAMSH_TEST_HOOKS
+  const char *off = env("PAMSH_TEST_CLOCK_OFFSET");
+  if (off) now += strtoll(off, NULL, 10);
+#endif
+  return now;
 }
 
 /* ---- detection ------------------------------------------------------ */
@@ -187,7 +202,11 @@ int id_send(identity *id, const char *method, const char *url,
             const char *cainfo, const char *pin, http_response *res, px_error *err) {
   long timeout = id->attempt_timeout_ms;
   if (id->deadline > 0) {
-    double left = id->deadline - mono_s();
+    /* a request may not outlive the run's deadline, but it gets a little
+     * longer: the run's own deadline timer must be what stops it (so the
+     * run ends as "the deadline passed", exit 124, not as a timeout of
+     * the identity endpoint); this limit only backs the timer up */
+    double left = id->deadline - mono_s() + DEADLINE_GRACE;
     if (left < timeout / 1000.0) timeout = left > 0.001 ? (long)(left * 1000) : 1;
   }
   http_request req = {.method = method, .url = url, .headers = headers,
@@ -197,11 +216,13 @@ int id_send(identity *id, const char *method, const char *url,
   return http_perform(id->http, &req, res, err);
 }
 
-char *id_read_small_file(const char *path, size_t max, const char *what, px_error *err) {
+char *id_read_small_file(const char *path, size_t max, const char *what,
+                         const char *denied_hint, px_error *err) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
-    px_set(err, PX_AUTH, "cannot read %s %s: %s%s", what, path, strerror(errno),
-           errno == EACCES ? " (run as a user allowed to read it)" : "");
+    int e = errno;
+    px_set(err, PX_AUTH, "cannot read %s %s: %s%s%s%s", what, path, strerror(e),
+           e == EACCES ? " (" : "", e == EACCES ? denied_hint : "", e == EACCES ? ")" : "");
     return NULL;
   }
   struct stat st;
@@ -331,7 +352,7 @@ static int fetch(identity *id, const char *resource, const id_selector *sel,
   for (int attempt = 0;; attempt++) {
     http_response res;
     px_error terr = {0};
-    long long sent = (long long)time(NULL);
+    long long sent = wall_now();
     int got = id->source->attempt(id, resource, sel, &res, &terr);
     char *retry_after = NULL;
     int again = 0;
@@ -431,7 +452,7 @@ const id_token *identity_get(identity *id, const char *resource,
   }
   cache_entry *e = id->cache;
   while (e && strcmp(e->key, key) != 0) e = e->next;
-  long long now = (long long)time(NULL);
+  long long now = wall_now();
   if (e && !needs_refresh(&e->tok, now)) {
     free(key);
     return &e->tok;

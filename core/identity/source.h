@@ -61,8 +61,10 @@ int id_send(identity *id, const char *method, const char *url,
             const char *const *headers, const char *body, size_t body_len,
             const char *cainfo, const char *pin, http_response *res, px_error *err);
 /* read a small file whole (NUL-terminated, trailing newline trimmed); NULL
- * with a message in err (PX_AUTH) */
-char *id_read_small_file(const char *path, size_t max, const char *what, px_error *err);
+ * with a message in err (PX_AUTH) that ends in denied_hint (how to get
+ * the right to read it) when permission is denied */
+char *id_read_small_file(const char *path, size_t max, const char *what,
+                         const char *denied_hint, px_error *err);
 void id_free_secret(char *s);
 /* url without its query, for messages (a query may carry ids, never shown) */
 void id_endpoint_of(const char *url, char *buf, size_t n);

@@ -38,7 +38,8 @@ static int attempt(identity *id, const char *resource, const id_selector *sel,
   char url[600];
   endpoint(id, url, sizeof url);
   char *assertion = id_read_small_file(id->env.token_file, ASSERTION_MAX,
-                                       "the federated token file", err);
+                                       "the federated token file",
+                                       "run as a user allowed to read it", err);
   if (!assertion) return -1;
   /* scope: "<resource>/.default" unless it already is a scope */
   size_t rl = strlen(resource);

@@ -38,16 +38,19 @@ return function(...)
   local settings = core.settings()
   local src = core.identity_source()
   local token, info = imds_token()
-  if mode == "--raw" then
-    print(token)
-    return 0
-  end
   local c = info.claims or {}
   local now = os.time()
+  -- a token the PAM server will refuse is still printed (exit 0: the
+  -- command did its job), but the operator hears about it on stderr, also
+  -- with --raw, where stdout stays the bare token for a pipe
   local audience_ok = c.aud == settings.resource or c.aud == "api://" .. tostring(settings.resource)
   if not audience_ok then
     log.warn(("the token's audience %s differs from the configured resource %s")
       :format(tostring(c.aud), tostring(settings.resource)))
+  end
+  if mode == "--raw" then
+    print(token)
+    return 0
   end
   if mode == "--json" then
     print(pam.json {

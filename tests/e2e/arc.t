@@ -57,8 +57,66 @@ ln -s /etc/hostname /var/opt/azcmagent/tokens/link.key
 simctl set arc_realm=/var/opt/azcmagent/tokens/link.key
 run "${arc_env[@]}" "$PAMSH" -e "$src"
 is "$RC" 3 "arc: a symbolic link out of the directory is refused"
+simctl set arc_realm=/var/opt/azcmagent/tokens/gone.key
+run "${arc_env[@]}" "$PAMSH" -e "$src"
+is "$RC" 3 "arc: a key file that does not exist: exit 3"
+like "$ERR" "arc: cannot read the Azure Arc key file /var/opt/azcmagent/tokens/gone.key: No such file or directory" \
+  "arc: names the missing file"
 simctl set arc_realm=
 run "${arc_env[@]}" "$PAMSH" --client-id 7b2e4d3f-0c58-4e1b-9f60-2d3c4b5e6f02 -e "$src"
 is "$RC" 2 "arc: a user-assigned identity is refused, exit 2"
+
+# detection order: Arc (IDENTITY_ENDPOINT + IMDS_ENDPOINT) before Cloud Shell
+# and the 2017 MSI protocol (MSI_ENDPOINT)
+simctl reset-log
+run "${arc_env[@]}" MSI_ENDPOINT="$SIM_CLOUDSHELL_URL" "$PAMSH" -e "$src"
+is "$OUT" "arc	0d9e8f7a-6b5c-4d3e-a2f1-e0d1c2b3a401" "order: Azure Arc before Cloud Shell"
+run "${arc_env[@]}" MSI_ENDPOINT="$SIM_APPSERVICE2017_URL" MSI_SECRET="$SIM_MSI_SECRET" "$PAMSH" -e "$src"
+is "$OUT" "arc	0d9e8f7a-6b5c-4d3e-a2f1-e0d1c2b3a401" "order: Azure Arc before the 2017 MSI protocol"
+is "$(simctl count cloudshell /) $(simctl count appservice2017 /)" "0 0" "order: neither MSI_ENDPOINT was asked"
+
+# permission problems: the agent's key files are for root and the himds
+# group; anyone else gets an error naming the file and what to do
+if command -v setpriv >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  : > /var/opt/empty-config && chmod 644 /var/opt/empty-config
+  as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups
+             env -u PAMSH_CACERT PAMSH_CONFIG=/var/opt/empty-config)
+  # the directory closed (0700 root): the key file cannot even be looked up
+  run "${arc_env[@]}" "${as_nobody[@]}" "$PAMSH" -e "$src"
+  is "$RC" 3 "arc as nobody, directory closed: exit 3"
+  like "$ERR" "^pamsh: arc: cannot read the Azure Arc key file /var/opt/azcmagent/tokens/[0-9a-f-]+\.key: Permission denied \(run as root or a member of the himds group\)$" \
+    "arc as nobody, directory closed: names the file and the fix"
+  # the directory open to search (0711) but the file root's (0600)
+  chmod 711 /var/opt/azcmagent/tokens
+  run "${arc_env[@]}" "${as_nobody[@]}" "$PAMSH" -e "$src"
+  is "$RC" 3 "arc as nobody, key file unreadable: exit 3"
+  like "$ERR" "^pamsh: arc: cannot read the Azure Arc key file /var/opt/azcmagent/tokens/[0-9a-f-]+\.key: Permission denied \(run as root or a member of the himds group\)$" \
+    "arc as nobody, key file unreadable: names the file and the fix"
+  chmod 700 /var/opt/azcmagent/tokens
+else
+  skip "arc key file permission errors" "needs root and setpriv"
+  skip "arc key file permission errors: the message" "needs root and setpriv"
+  skip "arc key file permission errors: unreadable file" "needs root and setpriv"
+  skip "arc key file permission errors: unreadable file, the message" "needs root and setpriv"
+fi
+
+# the himds agent installed: Arc even without IMDS_ENDPOINT, and before
+# MSI_ENDPOINT (a tmpfs on /opt, in this private mount namespace only)
+if [ -d /opt ] && mount -t tmpfs -o mode=0755 tmpfs /opt; then
+  mkdir -p /opt/azcmagent/bin && printf '#!/bin/sh\n' > /opt/azcmagent/bin/himds &&
+    chmod 755 /opt/azcmagent/bin/himds
+  run env IDENTITY_ENDPOINT="$SIM_ARC_URL" MSI_ENDPOINT="$SIM_CLOUDSHELL_URL" "$PAMSH" -e "$src"
+  is "$RC $OUT" "0 arc	0d9e8f7a-6b5c-4d3e-a2f1-e0d1c2b3a401" "himds installed: Azure Arc, before Cloud Shell"
+  run "$PAMSH" -e 'local s = pam.core.identity_source() print(s.source, s.why, s.endpoint)'
+  is "$OUT" "arc	the Azure Arc agent /opt/azcmagent/bin/himds is installed	http://localhost:40342/metadata/identity/oauth2/token" \
+    "himds installed, no variables: Azure Arc at the agent's default endpoint, and why"
+  run "$PAMSH" -e "$src"
+  is "$RC" 3 "himds installed, agent not answering: exit 3"
+  like "$ERR" "arc: no token from http://localhost:40342/metadata/identity/oauth2/token" \
+    "himds installed, agent not answering: names the source and endpoint"
+  umount /opt
+else
+  for i in 1 2 3 4; do skip "himds detection" "cannot mount a tmpfs on /opt"; done
+fi
 
 done_testing

@@ -25,6 +25,44 @@ like "$OUT" "MFA is set to None" "wrong resource: and MFA"
 like "$OUT" "AAD: directory" "wrong resource: and the AAD: directory"
 like "$OUT" "- read call: skipped" "wrong resource: read call skipped"
 
+# the identity endpoint hands out a token for another audience than
+# --resource: the audience step fails, with its fix, and sets the exit code
+simctl set imds_aud=api://some-other-app
+run "$PAMSH" doctor
+is "$RC" 3 "audience mismatch: exit 3"
+like "$OUT" "✓ token obtained" "audience mismatch: the token was obtained"
+like "$OUT" "✗ token audience: api://some-other-app, but --resource is $SIM_RESOURCE" "audience mismatch: ✗ naming both"
+like "$OUT" "✗ token audience: [^"$'
+'"]*"$'
+'"    fix: the PAM server accepts tokens for its App Registration: pass --resource <its client ID>" \
+  "audience mismatch: the fix, under the step"
+like "$OUT" "✓ token expiry" "audience mismatch: the other steps still run"
+like "$OUT" "some checks failed" "audience mismatch: says so"
+simctl set imds_aud=
+
+# clock skew: the issuer's clock far from this machine's
+simctl set imds_skew=-90000
+run "$PAMSH" doctor
+is "$RC" 3 "expired token (clock ahead): exit 3"
+like "$OUT" "✗ token expiry: expired at 20[0-9-]+ [0-9:]+Z"$'
+'"    fix: check this machine's clock \(timedatectl\), then try again" \
+  "expired token: ✗ with its fix"
+like "$OUT" "✓ token audience" "expired token: the audience still checked"
+simctl set imds_skew=7200
+run "$PAMSH" doctor
+is "$RC" 3 "token not yet valid (clock behind): exit 3"
+like "$OUT" "✗ token expiry: not valid before 20[0-9-]+ [0-9:]+Z"$'
+'"    fix: this machine's clock is behind: check it \(timedatectl\)" \
+  "token not yet valid: ✗ with its fix"
+like "$OUT" "✗ login: .*not yet valid" "token not yet valid: and the landing refuses it"
+simctl set imds_skew=0 token_lifetime=100000
+run "$PAMSH" doctor
+is "$RC" 3 "token expiring over 25 h ahead: exit 3"
+like "$OUT" "✗ token expiry: expires more than 25 h ahead"$'
+'"    fix: this machine's clock is behind" \
+  "token expiring over 25 h ahead: ✗ with its fix"
+simctl set token_lifetime=86399
+
 # untrusted certificate
 run env -u PAMSH_CACERT "$PAMSH" doctor
 is "$RC" 5 "untrusted certificate: exit 5"

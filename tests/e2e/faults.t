@@ -97,6 +97,23 @@ ok $(took_under "$t0" 6; echo $?) "IMDS hanging: bounded by 4 x --timeout"
 ok $([ "$(simctl count imds /metadata)" -ge 2 ]; echo $?) "IMDS hanging: the timeout was retried"
 simctl clear
 
+# the whole acquisition is also bounded by --deadline: a hanging IMDS and a
+# 1 s deadline end the run with 124, promptly, whatever --timeout says
+simctl fault imds /metadata slow delay=10
+for i in 1 2 3; do
+  t0=$(now)
+  run "$PAMSH" --deadline 1 "$TMP/unlock.lua"
+  is "$RC" 124 "IMDS hanging, --deadline 1 (run $i): exit 124" || diag_run
+  is "$ERR" "pamsh: the deadline of 1 s passed (--deadline)" "IMDS hanging, --deadline 1 (run $i): says the deadline passed"
+  ok $(took_under "$t0" 3; echo $?) "IMDS hanging, --deadline 1 (run $i): ends within the deadline's second"
+done
+t0=$(now)
+run "$PAMSH" --deadline 1.5 -e 'local ok, err = pcall(imds_token) print(ok, err) os.exit(0)'
+is "$RC" 124 "--deadline during imds_token, the error caught: still exit 124" || diag_run
+is "$OUT" "" "--deadline: nothing of the script runs after it"
+ok $(took_under "$t0" 3.5; echo $?) "--deadline 1.5: bounded"
+simctl clear
+
 simctl reset-log
 simctl fault imds /metadata slow delay=3 count=1
 run "$PAMSH" --timeout 1 "$TMP/unlock.lua"

@@ -96,6 +96,42 @@ like "$(simctl log imds | tail -n 1)" "client_id=$USER1_CLIENT_ID" "user-assigne
 run env PAMSH_CLIENT_ID="$USER1_CLIENT_ID" "$PAMSH" "$TMP/unlock.lua" 42
 is "$RC" 4 "user-assigned identity from the environment: other records refused"
 
+# the other IMDS selectors: --object-id as object_id=, --msi-res-id (and
+# PAMSH_MSI_RES_ID) as msi_res_id=, each alone in the query
+USER1_OID=1e0f9a8b-7c6d-4e4f-b302-f1e2d3c4b502
+USER1_MIRID=$(simctl data | "$PYTHON" -c 'import json,sys; print([i for i in json.load(sys.stdin)["identities"] if i["name"]=="user1"][0]["msi_res_id"])')
+# the selector parameters of IMDS's last request, decoded: "name=value ..."
+last_selectors() {
+  simctl log imds | tail -n 1 | "$PYTHON" -c '
+import json, sys, urllib.parse
+q = urllib.parse.parse_qsl(json.loads(sys.stdin.read())["query"])
+print(" ".join("%s=%s" % kv for kv in q if kv[0] in ("client_id", "object_id", "msi_res_id")))'
+}
+oid='local _, i = imds_token(); print(i.claims.oid, i.claims.xms_mirid)'
+run "$PAMSH" --object-id "$USER1_OID" -e "$oid"
+is "$RC $OUT" "0 $USER1_OID	$USER1_MIRID" "--object-id: the user-assigned identity's token"
+is "$(last_selectors)" "object_id=$USER1_OID" "--object-id: object_id= sent to IMDS, alone"
+run "$PAMSH" --msi-res-id "$USER1_MIRID" -e "$oid"
+is "$RC $OUT" "0 $USER1_OID	$USER1_MIRID" "--msi-res-id: the user-assigned identity's token"
+is "$(last_selectors)" "msi_res_id=$USER1_MIRID" "--msi-res-id: msi_res_id= sent to IMDS, alone"
+like "$(simctl log imds | tail -n 1)" "msi_res_id=%2Fsubscriptions%2F" "--msi-res-id: url-encoded"
+run env PAMSH_MSI_RES_ID="$USER1_MIRID" "$PAMSH" "$TMP/unlock.lua" 43
+is "$RC" 0 "PAMSH_MSI_RES_ID: that identity's record unlocks"
+is "$(last_selectors)" "msi_res_id=$USER1_MIRID" "PAMSH_MSI_RES_ID: msi_res_id= sent to IMDS"
+run env PAMSH_OBJECT_ID="$USER1_OID" "$PAMSH" -e "$oid"
+is "$(last_selectors)" "object_id=$USER1_OID" "PAMSH_OBJECT_ID: object_id= sent to IMDS"
+# two selectors at once: a usage error before anything is asked
+simctl reset-log
+run "$PAMSH" --object-id "$USER1_OID" --msi-res-id "$USER1_MIRID" -e "$oid"
+is "$RC" 2 "--object-id with --msi-res-id: exit 2"
+like "$ERR" "pick at most one of --client-id, --object-id, --msi-res-id" "two selectors: says so"
+run env PAMSH_OBJECT_ID="$USER1_OID" PAMSH_MSI_RES_ID="$USER1_MIRID" "$PAMSH" -e "$oid"
+is "$RC" 2 "PAMSH_OBJECT_ID with PAMSH_MSI_RES_ID: exit 2"
+run "$PAMSH" -e "imds_token{object_id = '$USER1_OID', msi_res_id = '$USER1_MIRID'}"
+is "$RC" 2 "imds_token{object_id=, msi_res_id=}: exit 2"
+like "$ERR" "pick at most one of" "imds_token with two selectors: says so"
+is "$(simctl count imds /)" 0 "two selectors: IMDS never asked"
+
 # pam_login with a given token, and opts.url
 run "$PAMSH" -e '
   local tok = imds_token()

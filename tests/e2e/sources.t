@@ -127,6 +127,10 @@ is "$RC" 3 "workload: an authority with an untrusted certificate, exit 3"
 # --- detection order -------------------------------------------------------------------
 run env IDENTITY_ENDPOINT="$SIM_APPSERVICE_URL" IDENTITY_HEADER="$SIM_APPSERVICE_HEADER" MSI_ENDPOINT="$SIM_CLOUDSHELL_URL" "$PAMSH" -e "$src"
 like "$OUT" "^appservice" "order: App Service before Cloud Shell"
+simctl reset-log
+run env IDENTITY_ENDPOINT="$SIM_APPSERVICE_URL" IDENTITY_HEADER="$SIM_APPSERVICE_HEADER" IMDS_ENDPOINT="$SIM_IMDS_URL" "$PAMSH" -e "$src"
+like "$OUT" "^appservice	" "order: App Service before Azure Arc (IDENTITY_HEADER with IMDS_ENDPOINT)"
+is "$(simctl count appservice /) $(simctl count arc /) $(simctl count imds /)" "1 0 0" "order: App Service before Azure Arc: only App Service asked"
 run env MSI_ENDPOINT="$SIM_CLOUDSHELL_URL" AZURE_FEDERATED_TOKEN_FILE="$SIM_FEDERATED_TOKEN_FILE" "$PAMSH" -e "$src"
 like "$OUT" "^cloudshell" "order: Cloud Shell before workload identity"
 run env -u PAMSH_IMDS_URL AZURE_POD_IDENTITY_AUTHORITY_HOST="$SIM_IMDS_URL" "$PAMSH" -e "$src"

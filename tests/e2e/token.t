@@ -39,6 +39,30 @@ unlike "$OUT" "eyJ" "token --json: no raw token"
 run "$PAMSH" --client-id 7b2e4d3f-0c58-4e1b-9f60-2d3c4b5e6f02 token
 like "$OUT" "object id +1e0f9a8b-7c6d-4e4f-b302-f1e2d3c4b502" "token --client-id: the user-assigned identity"
 
+# the identity endpoint hands out a token for another audience: shown, with
+# a warning on stderr (exit 0: the token was obtained; doctor and the
+# landing are where it fails)
+simctl set imds_aud=api://some-other-app
+run "$PAMSH" token
+is "$RC" 0 "audience mismatch: exit 0 (the token is still shown)"
+like "$OUT" "audience +api://some-other-app" "audience mismatch: the token's audience shown"
+is "$ERR" "pamsh: warning: the token's audience api://some-other-app differs from the configured resource $SIM_RESOURCE" \
+  "audience mismatch: one warning line naming both"
+run "$PAMSH" token --raw
+is "$RC" 0 "audience mismatch, --raw: exit 0"
+like "$OUT" "^eyJ[A-Za-z0-9_.-]+$" "audience mismatch, --raw: stdout still only the token"
+like "$ERR" "warning: the token's audience api://some-other-app differs" "audience mismatch, --raw: warned on stderr"
+run "$PAMSH" token --json
+is "$RC" 0 "audience mismatch, --json: exit 0"
+like "$OUT" '"audience_matches": ?false' "audience mismatch, --json: audience_matches false"
+like "$ERR" "warning: the token's audience" "audience mismatch, --json: warned"
+run "$PAMSH" --log-format json token
+like "$ERR" '"level": ?"warn".*differs from the configured resource' "audience mismatch: the warning follows --log-format json"
+simctl set imds_aud=api://$SIM_RESOURCE
+run "$PAMSH" token
+is "$RC:$ERR" "0:" "api://<resource> counts as the configured resource: no warning"
+simctl set imds_aud=
+
 run "$PAMSH" token --raw --json
 is "$RC" 2 "token --raw --json: usage error"
 run "$PAMSH" token --frob
