@@ -675,6 +675,20 @@ int pam_async_next(pam_session *s, void **user, int *rc, http_response *res, px_
       async_free(a);
       return 1;
     }
+    if (r == 0 && !a->relogged && res->status == 403 && a->generation != s->generation &&
+        strcmp(a->method, "GET") != 0 && strcmp(a->method, "HEAD") != 0) {
+      /* another item's re-login replaced the session after this write took
+       * its X-XSRF-TOKEN but before libcurl put the (shared) cookies on the
+       * wire: the server saw the new session with the old token and refused
+       * it.  Send it once more, with the current session's token. */
+      http_response_free(res);
+      a->relogged = 1;
+      if (async_send(a, err) == 0) continue;
+      *user = a->user;
+      *rc = -1;
+      async_free(a);
+      return 1;
+    }
     *user = a->user;
     *rc = r == 0 ? finish_status(res, err) : -1;
     async_free(a);

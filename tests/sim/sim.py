@@ -81,7 +81,8 @@ authority  HTTPS (server.pem, test CA) POST /<tenant>/oauth2/v2.0/token, form
         wrong-aud or rotated-out assertion 401 invalid_client 700211.
 pam     /xtam/landing (POST form azure=<JWT>), /xtam/, /xtam/rest/folder/list/ID,
         /xtam/rest/record/unlock/ID, /xtam/rest/record/new/FOLDER/TYPE,
-        /xtam/rest/folder/create/PARENT; sessions expire after --session-ttl
+        /xtam/rest/folder/create/PARENT, PUT /xtam/rest/folder/update/ID,
+        DELETE /xtam/rest/record/delete/ID; sessions expire after --session-ttl
         seconds of inactivity or on the control action "expire" (which also
         drops every CAS ticket).
         CAS REST ticket flow (Federated Sign-In module), same server, same
@@ -116,8 +117,14 @@ selector names, else the system identity), so /xtam/landing accepts them.
 Arc, Cloud Shell and Service Fabric always use the system identity.
 
 control POST /control {"action": "fault"|"clear"|"expire"|"reset-log"|"set"|
-        "mint"|"rotate", ...}; GET /log, /health, /state, /data.  See
-        tests/sim/simctl.  Faults work on every target alike.
+        "mint"|"rotate", ...}; GET /log, /health, /state, /data, /inflight.
+        See tests/sim/simctl.  Faults work on every target alike.
+
+GET /inflight: per target since the last reset-log, {now, max} requests in
+flight (from the parsed request line until the response headers are sent, or
+the request is given up; a slow fault's delay counts), conns (connections
+accepted; for TLS targets, completed handshakes) and resumed (of those, TLS
+sessions resumed).
 
 Every request to a target is logged in memory ({target, method, path, query,
 headers (lower-case names), body, status, time, conn}) before any fault fires.
@@ -171,7 +178,8 @@ FAULT_KEYS = {"target", "path", "mode", "count", "method", "status", "body",
               "retry_after", "content_type", "delay", "size", "location"}
 
 SET_KEYS = ("token_lifetime", "session_ttl", "system_assigned", "user_assigned",
-            "resource", "imds_aud", "arc_realm", "cas", "cas_st_ttl", "cas_tgt_ttl")
+            "resource", "imds_aud", "imds_skew", "arc_realm", "cas", "cas_st_ttl",
+            "cas_tgt_ttl")
 
 # the other managed-identity sources: (request-log / fault) target names
 SOURCE_TARGETS = ("appservice", "appservice2017", "arc", "cloudshell", "servicefabric",
@@ -507,6 +515,7 @@ class Sim:
             "user_assigned": bool(data.get("user_assigned", True)),
             "resource": args.resource,
             "imds_aud": "",
+            "imds_skew": 0,
             "arc_realm": "",
             "cas": True,
             "cas_st_ttl": CAS_ST_TTL,
@@ -555,6 +564,31 @@ class Sim:
         nums = [int(k) for k in list(self.folders) + list(self.records) if k.isdigit()]
         self.next_id = max(nums + [0]) + 1
         self.conn_ids = itertools.count(1)
+        # per target, since the last reset-log: requests in flight now and
+        # at most, connections accepted, TLS sessions resumed
+        self.flight = {}
+
+    # -- in-flight requests and connections (simctl inflight / conns)
+    def stat(self, target):
+        return self.flight.setdefault(target, {"now": 0, "max": 0, "conns": 0,
+                                               "resumed": 0})
+
+    def fly(self, target, delta):
+        with self.lock:
+            st = self.stat(target)
+            st["now"] += delta
+            st["max"] = max(st["max"], st["now"])
+
+    def opened(self, target, resumed):
+        with self.lock:
+            st = self.stat(target)
+            st["conns"] += 1
+            st["resumed"] += bool(resumed)
+
+    def reset_flight(self):
+        with self.lock:
+            for st in self.flight.values():
+                st.update(max=st["now"], conns=0, resumed=0)
 
     # -- diagnostics
     def note(self, msg):
@@ -1024,6 +1058,9 @@ class Base(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.conn_id = next(self.server.sim.conn_ids)
+        self._flying = False
+        if self.logged:
+            self.sim.opened(self.target, getattr(self.connection, "session_reused", False))
 
     @property
     def sim(self):
@@ -1070,6 +1107,26 @@ class Base(http.server.BaseHTTPRequestHandler):
         return data
 
     def _handle(self):
+        # in flight from the parsed request line until the response headers
+        # go out (end_headers), or the handler gives up on the request
+        if self.logged:
+            self._flying = True
+            self.sim.fly(self.target, 1)
+        try:
+            self._handle_request()
+        finally:
+            self._land()
+
+    def _land(self):
+        if self._flying:
+            self._flying = False
+            self.sim.fly(self.target, -1)
+
+    def end_headers(self):
+        self._land()   # before the client can see the answer
+        super().end_headers()
+
+    def _handle_request(self):
         split = urllib.parse.urlsplit(self.path)
         path, query = split.path, split.query
         try:
@@ -1308,7 +1365,13 @@ class ImdsHandler(Base):
         with self.sim.lock:
             lifetime = self.sim.settings["token_lifetime"]
             aud = self.sim.settings["imds_aud"]
-        token, claims = self.sim.mint(ident, resource, lifetime, {"aud": aud} if aud else None)
+            skew = self.sim.settings["imds_skew"]
+        over = {"aud": aud} if aud else {}
+        if skew:
+            # the issuer's clock is skew seconds ahead of this machine's
+            now = int(time.time()) + skew
+            over.update(iat=now - 300, nbf=now - 300, exp=now + int(lifetime))
+        token, claims = self.sim.mint(ident, resource, lifetime, over or None)
         self.respond(200, jdump({
             "access_token": token,
             "client_id": ident["client_id"],
@@ -1877,6 +1940,10 @@ class PamHandler(Base):
             return self.record_new(seg[2], seg[3], body, sess)
         if m == "POST" and len(seg) == 3 and seg[:2] == ["folder", "create"]:
             return self.folder_create(seg[2], body)
+        if m == "PUT" and len(seg) == 3 and seg[:2] == ["folder", "update"]:
+            return self.folder_update(seg[2], body)
+        if m == "DELETE" and len(seg) == 3 and seg[:2] == ["record", "delete"]:
+            return self.record_delete(seg[2], sess)
         return self.respond(404, PAM_404)
 
     def bad(self, msg):
@@ -1946,6 +2013,47 @@ class PamHandler(Base):
             out = sim.record_json(r)
         self.respond(200, jdump(out))
 
+    def folder_update(self, fid, body):
+        """PUT /rest/folder/update/ID, JSON {name, description} (either may
+        be left out) -> the folder as it is now."""
+        sim = self.sim
+        with sim.lock:
+            known = fid in sim.folders
+        if not known:
+            return self.respond(404, PAM_404)
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return self.respond(415, self.default_error_body(415))
+        try:
+            d = json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return self.bad("body is not valid JSON")
+        if not isinstance(d, dict) or ("name" in d and (not isinstance(d["name"], str)
+                                                        or not d["name"].strip())):
+            return self.bad("name must be a non-empty string")
+        with sim.lock:
+            fo = sim.folders[fid]
+            if "name" in d:
+                fo["name"] = d["name"]
+            if "description" in d:
+                fo["description"] = str(d["description"] or "")
+            out = {"id": fo["id"], "name": fo["name"], "description": fo.get("description", "")}
+        self.respond(200, jdump(out))
+
+    def record_delete(self, rid, sess):
+        """DELETE /rest/record/delete/ID -> 204; 401 without permission."""
+        sim = self.sim
+        with sim.lock:
+            r = sim.records.get(rid)
+            permitted = r is not None and sess["oid"] in r["permitted"]
+            if permitted:
+                del sim.records[rid]
+        if r is None:
+            return self.respond(404, PAM_404)
+        if not permitted:
+            return self.respond(401, PAM_401)
+        self.respond(204)
+
     def folder_create(self, pid, body):
         sim = self.sim
         with sim.lock:
@@ -1974,7 +2082,7 @@ class PamHandler(Base):
 
 class ControlHandler(Base):
     """POST /control {"action": fault|clear|expire|reset-log|set|mint|rotate},
-    GET /log, /health, /state, /data."""
+    GET /log, /health, /state, /data, /inflight."""
     target = "control"
     logged = False
 
@@ -1999,6 +2107,10 @@ class ControlHandler(Base):
                                   "arc_keys": len(sim.arc_keys),
                                   "cas_tgts": len(sim.tgts), "cas_sts": len(sim.sts),
                                   "federated_token_file": sim.fed_file})
+                return self.respond(200, text)
+            if path == "/inflight":
+                with sim.lock:
+                    text = jdump(sim.flight)
                 return self.respond(200, text)
             if path == "/data":
                 return self.respond(200, jdump(sim.data_dump()))
@@ -2028,6 +2140,7 @@ class ControlHandler(Base):
             if action == "reset-log":
                 with sim.lock:
                     sim.log.clear()
+                    sim.reset_flight()
                 return self.ok()
             if action == "set":
                 return self.do_set(req)
@@ -2058,6 +2171,8 @@ class ControlHandler(Base):
                 new[k] = str(v)
             elif k in ("imds_aud", "arc_realm"):
                 new[k] = "" if v is None else str(v)
+            elif k == "imds_skew":
+                new[k] = int(v)
             else:
                 raise ValueError("set: unknown key %r (keys: %s)" % (k, ", ".join(SET_KEYS)))
         with self.sim.lock:
