@@ -115,8 +115,9 @@ ok $(took_under "$t0" 3.5; echo $?) "--deadline 1.5: bounded"
 simctl clear
 
 simctl reset-log
-simctl fault imds /metadata slow delay=3 count=1
-run "$PAMSH" --timeout 1 "$TMP/unlock.lua"
+# (the timeout covers the PAM requests too: x TEST_SLOWDOWN, with the delay)
+simctl fault imds /metadata slow delay=$((3 * TEST_SLOWDOWN)) count=1
+run "$PAMSH" --timeout "$TEST_SLOWDOWN" "$TMP/unlock.lua"
 is "$RC" 0 "IMDS slow once: retried after the timeout, exit 0"
 is "$(simctl count imds /metadata)" 2 "IMDS slow once: two requests"
 

@@ -149,9 +149,10 @@ is "$conns" 1 "landing and six requests share one connection"
 like "$(simctl log pam | head -n 1)" '"user-agent": "pamsh/[^"]+"' "User-Agent is pamsh/<version>"
 
 # a short-lived token is fetched again before it is used for a login
-simctl set token_lifetime=2
+# (x TEST_SLOWDOWN: the token must outlive one login, however slow)
+simctl set token_lifetime=$((2 * TEST_SLOWDOWN))
 simctl reset-log
-run "$PAMSH" -e 'local _, a = imds_token(); pam_login(); os.execute("sleep 3")
+run "$PAMSH" -e 'local _, a = imds_token(); pam_login(); os.execute("sleep '$((3 * TEST_SLOWDOWN))'")
   pam.logout(); pam_login(); local _, b = imds_token(); print(b.expires_on > a.expires_on)'
 is "$RC" 0 "expired token: a new one, login works"
 is "$OUT" "true" "expired token: the second token expires later"
