@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -1214,8 +1215,19 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
+/* pam.core.monotonic() -> seconds (a float) on a clock that only goes
+ * forward: for rates and durations (pam.map's progress line), where
+ * os.time() steps by whole seconds and jumps with the wall clock */
+static int l_monotonic(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
 static const luaL_Reg core_funcs[] = {
   {"isatty", l_isatty},
+  {"monotonic", l_monotonic},
   {"map", l_map},
   {"log", l_log},
 #ifdef PAMSH_TEST_HOOKS

@@ -191,8 +191,9 @@ end
 -- terminal a progress line goes to stderr (opts.progress = false turns it
 -- off).
 local function progress_line(done, total, started)
-  local elapsed = os.time() - started
-  local rate = elapsed > 0 and done / elapsed or nil
+  local elapsed = core.monotonic() - started
+  -- no rate before a tenth of a second: it would be noise
+  local rate = elapsed >= 0.1 and done / elapsed or nil
   local eta = rate and ("%d s"):format(math.ceil((total - done) / rate)) or "?"
   io.stderr:write(("\rpam.map: %d/%d, %s/s, ETA %s\27[K")
     :format(done, total, rate and ("%.1f"):format(rate) or "?", eta))
@@ -207,7 +208,7 @@ function pam.map(list, fn, opts)
   end
   local total = #list
   local show = opts.progress ~= false and total > 1 and core.isatty and core.isatty(2)
-  local started = os.time()
+  local started = core.monotonic()
   if core.map then
     -- each item in a coroutine; pam_request yields while its transfer is
     -- in flight, and one curl_multi loop drives them all

@@ -62,4 +62,11 @@ local v = pam.core.versions()
 t.like(v.lua, "^Lua 5%.4", "versions().lua")
 t.ok(#v.libcurl > 0 and #v.tls > 0, "versions() has libcurl and TLS")
 
+-- the monotonic clock: fractions of a second, only forward
+local m0 = pam.core.monotonic()
+t.is(math.type(m0), "float", "monotonic() is a float")
+os.execute("sleep 0.2")
+local dt = pam.core.monotonic() - m0
+t.ok(dt >= 0.19 and dt < 5, "monotonic() measures a 0.2 s sleep (" .. dt .. ")")
+
 t.done()
