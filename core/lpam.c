@@ -866,7 +866,10 @@ static int map_resume(lua_State *L, map_slot *sl, int nargs, int results, int er
     lua_rawseti(L, errors, sl->index);
   } else if (st == LUA_OK) {
     if (nres > 0) {
-      lua_xmove(sl->co, L, 1);  /* the first result; the others are dropped */
+      /* the first result (fn may return several, as pam_request does:
+       * data, status, headers); the others are dropped */
+      lua_pop(sl->co, nres - 1);
+      lua_xmove(sl->co, L, 1);
       lua_rawseti(L, results, sl->index);
     }
   } else {

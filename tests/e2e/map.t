@@ -17,6 +17,19 @@ is "$OUT" "1	db-prod	nil	nil
 5	db-prod	nil	nil
 6	nil	401	GET /rest/record/unlock/43: HTTP 401 Unauthorized" "map: results in input order, errors beside them"
 
+# fn returning several values: results[i] is the first (pam_request
+# returns data, status, headers); a fn returning nothing leaves a hole
+run "$PAMSH" -e '
+  local r = pam.map({42, 44}, function(id) return pam_request("GET", "/rest/record/unlock/" .. id) end)
+  print(r[1].id, r[1].name, r[2].name)
+  r = pam.map({1, 2, 3}, function(i) return i * 10, "second", "third" end)
+  print(r[1], r[2], r[3])
+  r = pam.map({1, 2}, function(i) if i == 2 then return "x" end end)
+  print(r[1], r[2])'
+is "$RC $OUT" "0 42	db-prod	web-01
+10	20	30
+nil	x" "map: the first of several results; none is nil"
+
 # the requests overlap: 8 slow answers of 1 s take about 1 s, not 8
 simctl fault pam /xtam/rest/record/unlock/44 slow delay=1
 t0=$(now)
