@@ -2017,17 +2017,9 @@ class PamHandler(Base):
         """PUT /rest/folder/update/ID, JSON {name, description} (either may
         be left out) -> the folder as it is now."""
         sim = self.sim
-        with sim.lock:
-            known = fid in sim.folders
-        if not known:
-            return self.respond(404, PAM_404)
-        ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            return self.respond(415, self.default_error_body(415))
-        try:
-            d = json.loads(body.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            return self.bad("body is not valid JSON")
+        ok, d = self.folder_json(fid, body)
+        if not ok:
+            return None
         if not isinstance(d, dict) or ("name" in d and (not isinstance(d["name"], str)
                                                         or not d["name"].strip())):
             return self.bad("name must be a non-empty string")
@@ -2054,19 +2046,31 @@ class PamHandler(Base):
             return self.respond(401, PAM_401)
         self.respond(204)
 
-    def folder_create(self, pid, body):
+    def folder_json(self, fid, body):
+        """(True, the decoded JSON body) of a call on folder fid, or (False,
+        None) once 404 (no such folder), 415 (not JSON) or 400 (does not
+        parse) is sent."""
         sim = self.sim
         with sim.lock:
-            known = pid in sim.folders
+            known = fid in sim.folders
         if not known:
-            return self.respond(404, PAM_404)
+            self.respond(404, PAM_404)
+            return False, None
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
-            return self.respond(415, self.default_error_body(415))
+            self.respond(415, self.default_error_body(415))
+            return False, None
         try:
-            d = json.loads(body.decode("utf-8"))
+            return True, json.loads(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
-            return self.bad("body is not valid JSON")
+            self.bad("body is not valid JSON")
+            return False, None
+
+    def folder_create(self, pid, body):
+        sim = self.sim
+        ok, d = self.folder_json(pid, body)
+        if not ok:
+            return None
         if not isinstance(d, dict) or not isinstance(d.get("name"), str) or not d["name"].strip():
             return self.bad("name is required")
         desc = d.get("description") or ""
