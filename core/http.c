@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "curl_load.h"
 #include "logline.h"
 #include "redact.h"
 #include "url.h"
@@ -178,10 +179,27 @@ static void trace_body(http_client *c, char dir, const char *body, size_t len, i
   free(r);
 }
 
+static char init_error[320];
+
+const char *http_init_error(void) {
+  return init_error[0] ? init_error : "cannot initialise libcurl";
+}
+
 http_client *http_client_new(const http_config *cfg) {
   static int initialised;
   if (!initialised) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
+    /* libcurl is loaded here, at the first client (core/curl_load.c) */
+    const char *why = curl_load_error();
+    if (why) {
+      snprintf(init_error, sizeof init_error, "%s", why);
+      return NULL;
+    }
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+      snprintf(init_error, sizeof init_error, "cannot initialise libcurl: %s",
+               curl_easy_strerror(rc));
+      return NULL;
+    }
     initialised = 1;
   }
   http_client *c = calloc(1, sizeof *c);
@@ -729,12 +747,13 @@ void http_cookies_clear(http_client *c) {
 }
 
 const char *http_version_string(void) {
-  return curl_version_info(CURLVERSION_NOW)->version;
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  return v ? v->version : "unavailable";
 }
 
 const char *http_tls_backend(void) {
-  const char *s = curl_version_info(CURLVERSION_NOW)->ssl_version;
-  return s ? s : "none";
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  return v && v->ssl_version ? v->ssl_version : "none";
 }
 
 /* ---- TLS probe (doctor) ---------------------------------------------- */

@@ -51,8 +51,11 @@ typedef struct {
   size_t headers_len;
 } http_response;
 
+/* NULL when libcurl cannot be loaded or initialised: http_init_error()
+ * says why */
 http_client *http_client_new(const http_config *cfg);
 void http_client_free(http_client *c);
+const char *http_init_error(void);
 
 /* Perform one request.  Returns 0 when an HTTP response was received (any
  * status), -1 with err filled (PX_NETWORK) on transport failure. */
@@ -108,7 +111,8 @@ typedef struct {
 } http_stat;
 int http_stats(const http_stat **out);
 
-/* libcurl + TLS backend version line for `pamsh version` */
+/* libcurl + TLS backend version line for `pamsh version` ("unavailable"
+ * when libcurl cannot be loaded) */
 const char *http_version_string(void);
 const char *http_tls_backend(void);
 

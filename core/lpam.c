@@ -461,7 +461,7 @@ static int ctx_ready(lua_State *L, pamsh_ctx *c) {
   zero_free(api_token);
   if (!c->pam) {
     px_error e = {0};
-    px_set(&e, PX_NETWORK, "cannot initialise libcurl");
+    px_set(&e, PX_NETWORK, "%s", c->http ? "cannot set up the PAM session" : http_init_error());
     raise_px(L, &e);
   }
   return 1;
