@@ -371,7 +371,6 @@ static void unknown_key(file_parser *p, const char *key) {
   parse_error(p, "unknown key '%s' (keys: " FILE_KEY_LIST ")", key);
 }
 
-/* inih's handler: one `key = value` */
 /* "url = https://pam/xtam   # production": a '#' that starts the value or
  * follows a blank starts a comment, as inih's ';' does.  No setting's
  * value begins with '#' or holds " #", and the example file's comments
@@ -386,6 +385,7 @@ static void strip_inline_comment(char *v) {
   while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) v[--n] = '\0';
 }
 
+/* inih's handler: one `key = value` */
 static int parse_key(void *user, const char *section, const char *name, const char *value) {
   file_parser *p = user;
   struct settings_file *f = p->f;

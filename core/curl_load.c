@@ -127,6 +127,10 @@ CURLcode curl_global_init(long flags) {
 
 CURL *curl_easy_init(void) { return load() == 0 ? fn.easy_init() : NULL; }
 
+/* The functions below that take a handle or a list do not try to load
+ * libcurl: a handle or a list exists only once libcurl made it, so
+ * loading succeeded.  Only NULL is turned away, as libcurl does. */
+
 /* The setopt functions take one value after the option, whose type the
  * option's number range tells (curl.h's CURLOPTTYPE_* bases, the same for
  * easy and multi options): long, an object pointer, a function pointer or
@@ -153,7 +157,7 @@ CURL *curl_easy_init(void) { return load() == 0 ? fn.easy_init() : NULL; }
   } while (0)
 
 CURLcode curl_easy_setopt(CURL *e, CURLoption option, ...) {
-  if (!e || load() != 0) return CURLE_BAD_FUNCTION_ARGUMENT;
+  if (!e) return CURLE_BAD_FUNCTION_ARGUMENT;
   CURLcode rc;
   va_list ap;
   va_start(ap, option);
@@ -163,7 +167,7 @@ CURLcode curl_easy_setopt(CURL *e, CURLoption option, ...) {
 }
 
 CURLMcode curl_multi_setopt(CURLM *m, CURLMoption option, ...) {
-  if (!m || load() != 0) return CURLM_BAD_HANDLE;
+  if (!m) return CURLM_BAD_HANDLE;
   CURLMcode rc;
   va_list ap;
   va_start(ap, option);
@@ -174,7 +178,7 @@ CURLMcode curl_multi_setopt(CURLM *m, CURLMoption option, ...) {
 
 /* every CURLINFO takes a pointer to where the answer goes */
 CURLcode curl_easy_getinfo(CURL *e, CURLINFO info, ...) {
-  if (!e || load() != 0) return CURLE_BAD_FUNCTION_ARGUMENT;
+  if (!e) return CURLE_BAD_FUNCTION_ARGUMENT;
   va_list ap;
   va_start(ap, info);
   void *out = va_arg(ap, void *);
@@ -183,11 +187,11 @@ CURLcode curl_easy_getinfo(CURL *e, CURLINFO info, ...) {
 }
 
 CURLcode curl_easy_perform(CURL *e) {
-  return e && load() == 0 ? fn.easy_perform(e) : CURLE_BAD_FUNCTION_ARGUMENT;
+  return e ? fn.easy_perform(e) : CURLE_BAD_FUNCTION_ARGUMENT;
 }
 
 void curl_easy_cleanup(CURL *e) {
-  if (e && load() == 0) fn.easy_cleanup(e);
+  if (e) fn.easy_cleanup(e);
 }
 
 const char *curl_easy_strerror(CURLcode rc) {
@@ -197,24 +201,24 @@ const char *curl_easy_strerror(CURLcode rc) {
 CURLM *curl_multi_init(void) { return load() == 0 ? fn.multi_init() : NULL; }
 
 CURLMcode curl_multi_add_handle(CURLM *m, CURL *e) {
-  return m && load() == 0 ? fn.multi_add_handle(m, e) : CURLM_BAD_HANDLE;
+  return m ? fn.multi_add_handle(m, e) : CURLM_BAD_HANDLE;
 }
 
 CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e) {
-  return m && load() == 0 ? fn.multi_remove_handle(m, e) : CURLM_BAD_HANDLE;
+  return m ? fn.multi_remove_handle(m, e) : CURLM_BAD_HANDLE;
 }
 
 CURLMcode curl_multi_perform(CURLM *m, int *running) {
-  return m && load() == 0 ? fn.multi_perform(m, running) : CURLM_BAD_HANDLE;
+  return m ? fn.multi_perform(m, running) : CURLM_BAD_HANDLE;
 }
 
 CURLMcode curl_multi_poll(CURLM *m, struct curl_waitfd *extra, unsigned int n, int timeout_ms,
                           int *numfds) {
-  return m && load() == 0 ? fn.multi_poll(m, extra, n, timeout_ms, numfds) : CURLM_BAD_HANDLE;
+  return m ? fn.multi_poll(m, extra, n, timeout_ms, numfds) : CURLM_BAD_HANDLE;
 }
 
 CURLMsg *curl_multi_info_read(CURLM *m, int *left) {
-  if (!m || load() != 0) {
+  if (!m) {
     if (left) *left = 0;
     return NULL;
   }
@@ -222,7 +226,7 @@ CURLMsg *curl_multi_info_read(CURLM *m, int *left) {
 }
 
 CURLMcode curl_multi_cleanup(CURLM *m) {
-  return m && load() == 0 ? fn.multi_cleanup(m) : CURLM_BAD_HANDLE;
+  return m ? fn.multi_cleanup(m) : CURLM_BAD_HANDLE;
 }
 
 CURLSH *curl_share_init(void) { return load() == 0 ? fn.share_init() : NULL; }
@@ -230,7 +234,7 @@ CURLSH *curl_share_init(void) { return load() == 0 ? fn.share_init() : NULL; }
 /* CURLSHOPT_SHARE and _UNSHARE take an int (a curl_lock_data), the lock
  * functions a function pointer, CURLSHOPT_USERDATA a pointer */
 CURLSHcode curl_share_setopt(CURLSH *sh, CURLSHoption option, ...) {
-  if (!sh || load() != 0) return CURLSHE_INVALID;
+  if (!sh) return CURLSHE_INVALID;
   CURLSHcode rc;
   va_list ap;
   va_start(ap, option);
@@ -249,7 +253,7 @@ CURLSHcode curl_share_setopt(CURLSH *sh, CURLSHoption option, ...) {
 }
 
 CURLSHcode curl_share_cleanup(CURLSH *sh) {
-  return sh && load() == 0 ? fn.share_cleanup(sh) : CURLSHE_INVALID;
+  return sh ? fn.share_cleanup(sh) : CURLSHE_INVALID;
 }
 
 struct curl_slist *curl_slist_append(struct curl_slist *list, const char *s) {
@@ -257,8 +261,7 @@ struct curl_slist *curl_slist_append(struct curl_slist *list, const char *s) {
 }
 
 void curl_slist_free_all(struct curl_slist *list) {
-  /* a list can only exist if libcurl made it */
-  if (list && load() == 0) fn.slist_free_all(list);
+  if (list) fn.slist_free_all(list);
 }
 
 curl_version_info_data *curl_version_info(CURLversion v) {

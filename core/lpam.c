@@ -354,8 +354,12 @@ static int secret_inside(lua_State *L, int idx, char *at, size_t cap) {
   return found;
 }
 
-#define SECRET_JSON_HINT "call :reveal() on it (or use pam.json(v, {reveal = true})) " \
-  "if you mean to write it out"
+/* push what cjson.encode says of a pam.secret found at `at` */
+static const char *push_secret_json_error(lua_State *L, const char *at) {
+  return lua_pushfstring(L, "cjson.encode: %s is a pam.secret and cannot be encoded as "
+                         "JSON; call :reveal() on it (or use pam.json(v, {reveal = true})) "
+                         "if you mean to write it out", at[0] ? at : "the value");
+}
 
 /* cjson.encode, wrapped (upvalue 1: the original).  cjson refuses a
  * pam.secret like any userdata ("Cannot serialise userdata: type not
@@ -369,9 +373,7 @@ static int l_json_encode(lua_State *L) {
   if (lua_pcall(L, n, 1, 0) == LUA_OK) return 1;
   char at[200] = "";
   if (n < 1 || !secret_inside(L, 1, at, sizeof at)) return lua_error(L);
-  lua_pushfstring(L, "cjson.encode: %s is a pam.secret and cannot be encoded as JSON; "
-                  SECRET_JSON_HINT, at[0] ? at : "the value");
-  return raise_usage(L, lua_tostring(L, -1));
+  return raise_usage(L, push_secret_json_error(L, at));
 }
 
 /* cjson.safe.encode, wrapped (upvalue 1: the original): nil and the same
@@ -389,8 +391,7 @@ static int l_json_safe_encode(lua_State *L) {
   char at[200] = "";
   if (n < 1 || !secret_inside(L, 1, at, sizeof at)) return 2;
   lua_pop(L, 1);
-  lua_pushfstring(L, "cjson.encode: %s is a pam.secret and cannot be encoded as JSON; "
-                  SECRET_JSON_HINT, at[0] ? at : "the value");
+  push_secret_json_error(L, at);
   return 2;
 }
 
